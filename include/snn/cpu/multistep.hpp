@@ -1,0 +1,319 @@
+#pragma once
+/// \file
+/// Fused multi-step neuron kernels on the CPU: the whole time loop over `[T, N]` data (trailing
+/// dimensions flattened into N) in one pass, forward for inference, forward for training and
+/// backward through time. Two implementations share the per-step math of neuron/neuron.hpp:
+/// `backend::scalar` (the reference, one neuron at a time) and `backend::simd` (xsimd batches,
+/// threaded across N). Both give identical bits for everything but transcendental surrogates
+/// and PLIF's grad_w reduction.
+///
+/// Memory traffic is the cost, so neurons are processed in blocks whose state lives in a
+/// small stack buffer: each time step streams one contiguous row segment per tensor.
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "snn/core/error.hpp"
+#include "snn/cpu/parallel.hpp"
+#include "snn/cpu/simd_ops.hpp"
+#include "snn/neuron/neuron.hpp"
+
+namespace snn {
+namespace cpu {
+
+enum class backend { scalar, simd };
+
+/// Forward arguments. Pointers to `[T, N]` buffers are row-major, time first.
+template <class Config>
+struct forward_args {
+    using storage_type = typename Config::storage_type;
+    using state_type = typename Config::state_type;
+    using saved_type = typename Config::saved_type;
+
+    std::int64_t steps = 0;                 ///< T
+    std::int64_t neurons = 0;               ///< N (product of the non-time dimensions)
+    const storage_type* x = nullptr;        ///< [T, N] input current
+    const state_type* v_init = nullptr;     ///< [N] membrane before step 0; nullptr: v_reset (hard/none) or 0 (soft)
+    storage_type* spike = nullptr;          ///< [T, N] output spikes (0 or 1)
+    storage_type* v_seq = nullptr;          ///< [T, N] membrane after reset, optional (required for PLIF training)
+    state_type* v_last = nullptr;           ///< [N] membrane after the last step, optional
+    saved_type* h_seq = nullptr;            ///< [T, N] pre-spike membrane, written by forward_training only
+};
+
+/// Backward arguments for loss L with dL/dspike = grad_spike and dL/dv_seq = grad_v_seq.
+template <class Config>
+struct backward_args {
+    using storage_type = typename Config::storage_type;
+    using state_type = typename Config::state_type;
+    using saved_type = typename Config::saved_type;
+
+    std::int64_t steps = 0;
+    std::int64_t neurons = 0;
+    const storage_type* grad_spike = nullptr;  ///< [T, N] required
+    const storage_type* grad_v_seq = nullptr;  ///< [T, N] optional (nullptr: v_seq not used by the loss)
+    const state_type* grad_v_last = nullptr;   ///< [N] optional: dL/dv_last from a following chunk
+    const saved_type* h_seq = nullptr;         ///< [T, N] from forward_training, required
+    const storage_type* x = nullptr;           ///< [T, N] PLIF only (the forward input)
+    const storage_type* v_seq = nullptr;       ///< [T, N] PLIF only (from forward_training)
+    const state_type* v_init = nullptr;        ///< [N] PLIF only; same as given to forward
+    storage_type* grad_x = nullptr;            ///< [T, N] output, required
+    state_type* grad_v_init = nullptr;         ///< [N] output, optional
+    double* grad_w = nullptr;                  ///< PLIF: dL/dw (scalar), optional
+};
+
+namespace detail {
+
+/// Neurons per block: 1024 floats per row segment keeps every stream long enough for the
+/// hardware prefetcher while the block's state (a few KiB) stays in L1.
+inline constexpr std::int64_t block_neurons = 1024;
+
+inline void check_extents(std::int64_t steps, std::int64_t neurons) {
+    require(steps > 0, "steps", "T must be > 0, got " + std::to_string(steps));
+    require(neurons > 0, "neurons", "N must be > 0, got " + std::to_string(neurons));
+    require(steps <= std::numeric_limits<std::int64_t>::max() / neurons, "neurons", "T * N overflows a 64-bit index");
+}
+
+template <class Config>
+void check_forward(const forward_args<Config>& a, bool training) {
+    check_extents(a.steps, a.neurons);
+    require(a.x != nullptr, "x", "null pointer");
+    require(a.spike != nullptr, "spike", "null pointer");
+    if (training) {
+        require(a.h_seq != nullptr, "h_seq", "forward_training needs the h_seq buffer backward reads");
+        if constexpr (Config::charge_policy::is_parametric)
+            require(a.v_seq != nullptr, "v_seq", "PLIF training needs v_seq (its backward reads it)");
+    }
+}
+
+template <class Config>
+void check_backward(const backward_args<Config>& a) {
+    check_extents(a.steps, a.neurons);
+    require(a.grad_spike != nullptr, "grad_spike", "null pointer");
+    require(a.h_seq != nullptr, "h_seq", "null pointer (pass the buffer forward_training filled)");
+    require(a.grad_x != nullptr, "grad_x", "null pointer");
+    if constexpr (Config::charge_policy::is_parametric) {
+        require(a.v_seq != nullptr, "v_seq", "PLIF backward needs v_seq from forward_training");
+        if constexpr (Config::charge_policy::decay_input) require(a.x != nullptr, "x", "PLIF backward needs the input x");
+    }
+}
+
+/// Initial membrane when the caller gives none: SpikingJelly's v_reset (0 for soft reset),
+/// as a value of the neuron's dtype.
+template <class Config>
+typename Config::compute_type initial_membrane(const typename Config::constants_type& k) {
+    using A = typename Config::arith;
+    using C = typename Config::compute_type;
+    return A::template constant<C>(k.v_rest);
+}
+
+/// The forward time loop over neurons [n_begin, n_end), `V` lanes at a time, scalar tail.
+template <class Config, class V, bool Training>
+void forward_range(const typename Config::constants_type& k, const forward_args<Config>& a, std::int64_t n_begin, std::int64_t n_end) {
+    using C = typename Config::compute_type;
+    using step = neuron_step<Config>;
+    constexpr std::int64_t width = vec_ops<V>::width;
+    const std::int64_t N = a.neurons;
+    alignas(64) C v_block[block_neurons];  // [B] membrane of the block
+
+    for (std::int64_t b0 = n_begin; b0 < n_end; b0 += block_neurons) {
+        const std::int64_t len = std::min(block_neurons, n_end - b0);
+        const C v0 = initial_membrane<Config>(k);
+        for (std::int64_t i = 0; i < len; ++i) v_block[i] = a.v_init ? vec_ops<C>::load(a.v_init + b0 + i) : v0;
+
+        for (std::int64_t t = 0; t < a.steps; ++t) {
+            const std::int64_t row = t * N + b0;
+            std::int64_t i = 0;
+            for (; i + width <= len; i += width) {
+                const V x = vec_ops<V>::load(a.x + row + i);
+                V v = vec_ops<V>::load(v_block + i);
+                V h;
+                const V s = step::forward(x, v, h, k);
+                vec_ops<V>::store(a.spike + row + i, s);
+                if (a.v_seq) vec_ops<V>::store(a.v_seq + row + i, v);
+                if constexpr (Training) vec_ops<V>::store(a.h_seq + row + i, h);
+                vec_ops<V>::store(v_block + i, v);
+            }
+            for (; i < len; ++i) {
+                const C x = vec_ops<C>::load(a.x + row + i);
+                C v = v_block[i];
+                C h;
+                const C s = step::forward(x, v, h, k);
+                vec_ops<C>::store(a.spike + row + i, s);
+                if (a.v_seq) vec_ops<C>::store(a.v_seq + row + i, v);
+                if constexpr (Training) vec_ops<C>::store(a.h_seq + row + i, h);
+                v_block[i] = v;
+            }
+        }
+        if (a.v_last)
+            for (std::int64_t i = 0; i < len; ++i) vec_ops<C>::store(a.v_last + b0 + i, v_block[i]);
+    }
+}
+
+/// Backward through time for one lane group (V) or one neuron (C); `gh_next` holds
+/// dL/dH[t+1] between steps. Returns this step's dL/dH[t] and, for PLIF, adds dL/dk terms.
+template <class Config, class V>
+struct backward_lanes {
+    using C = typename Config::compute_type;
+    using A = typename Config::arith;
+    using step = neuron_step<Config>;
+    using Charge = typename Config::charge_policy;
+
+    SNN_ALWAYS_INLINE static void run(const typename Config::constants_type& k, const backward_args<Config>& a, std::int64_t t,
+                                      std::int64_t n, C* gh_next_slot, double* grad_k_lanes) {
+        const std::int64_t idx = t * a.neurons + n;
+        const V h = vec_ops<V>::load(a.h_seq + idx);
+        const V gs = vec_ops<V>::load(a.grad_spike + idx);
+        V gv;
+        if (t + 1 == a.steps) {
+            if (a.grad_v_seq && a.grad_v_last) gv = A::add(vec_ops<V>::load(a.grad_v_seq + idx), vec_ops<V>::load(a.grad_v_last + n));
+            else if (a.grad_v_seq) gv = vec_ops<V>::load(a.grad_v_seq + idx);
+            else if (a.grad_v_last) gv = vec_ops<V>::load(a.grad_v_last + n);
+            else gv = vec_ops<V>::broadcast(C(0));
+        } else {
+            const V gh_next = vec_ops<V>::load(gh_next_slot);
+            gv = a.grad_v_seq ? step::grad_v_total(vec_ops<V>::load(a.grad_v_seq + idx), gh_next, k) : step::grad_v_from_next(gh_next, k);
+        }
+        const V gh = step::grad_h(h, gv, gs, k);
+        vec_ops<V>::store(a.grad_x + idx, step::grad_x(gh, k));
+        vec_ops<V>::store(gh_next_slot, gh);
+        if constexpr (Charge::is_parametric) {
+            V x = vec_ops<V>::broadcast(C(0));
+            if constexpr (Charge::decay_input) x = vec_ops<V>::load(a.x + idx);
+            V v_prev;
+            if (t > 0) v_prev = vec_ops<V>::load(a.v_seq + idx - a.neurons);
+            else if (a.v_init) v_prev = vec_ops<V>::load(a.v_init + n);
+            else v_prev = vec_ops<V>::broadcast(initial_membrane<Config>(k));
+            const V term = Charge::template grad_k_term<A>(gh, x, v_prev, k);
+            alignas(64) C lanes[vec_ops<V>::width];
+            vec_ops<V>::store(lanes, term);
+            for (int i = 0; i < vec_ops<V>::width; ++i) grad_k_lanes[i] += static_cast<double>(lanes[i]);
+        }
+    }
+};
+
+/// Backward over neurons [n_begin, n_end); returns this range's dL/dk partial (PLIF).
+template <class Config, class V>
+double backward_range(const typename Config::constants_type& k, const backward_args<Config>& a, std::int64_t n_begin, std::int64_t n_end) {
+    using C = typename Config::compute_type;
+    constexpr std::int64_t width = vec_ops<V>::width;
+    alignas(64) C gh_block[block_neurons];  // [B] dL/dH of the following step
+    double grad_k = 0.0;
+
+    for (std::int64_t b0 = n_begin; b0 < n_end; b0 += block_neurons) {
+        const std::int64_t len = std::min(block_neurons, n_end - b0);
+        double lanes_k[width > 0 ? width : 1] = {};
+        double tail_k = 0.0;
+        for (std::int64_t t = a.steps - 1; t >= 0; --t) {
+            std::int64_t i = 0;
+            for (; i + width <= len; i += width) backward_lanes<Config, V>::run(k, a, t, b0 + i, gh_block + i, lanes_k);
+            for (; i < len; ++i) backward_lanes<Config, C>::run(k, a, t, b0 + i, gh_block + i, &tail_k);
+        }
+        if (a.grad_v_init) {
+            using step = neuron_step<Config>;
+            std::int64_t i = 0;
+            for (; i + width <= len; i += width)
+                vec_ops<V>::store(a.grad_v_init + b0 + i, step::grad_v_from_next(vec_ops<V>::load(gh_block + i), k));
+            for (; i < len; ++i) vec_ops<C>::store(a.grad_v_init + b0 + i, step::grad_v_from_next(gh_block[i], k));
+        }
+        for (std::int64_t l = 0; l < width; ++l) grad_k += lanes_k[l];
+        grad_k += tail_k;
+    }
+    return grad_k;
+}
+
+/// Runs the block-partitioned kernels on threads; per-block dL/dk partials are summed in block
+/// order so the result does not depend on the thread count.
+template <class Config, class V, bool Training>
+void run_forward(const neuron_params& params, const forward_args<Config>& a, const execution& exec) {
+    check_forward(a, Training);
+    const auto k = prepare_constants<Config>(params);
+    const std::int64_t blocks = (a.neurons + block_neurons - 1) / block_neurons;
+    // ~64K elements per thread at least, so tiny problems do not pay for thread start-up.
+    const std::int64_t min_blocks = std::max<std::int64_t>(1, (std::int64_t{1} << 16) / (block_neurons * a.steps));
+    parallel_blocks(blocks, exec, min_blocks, [&](std::int64_t first, std::int64_t last) {
+        forward_range<Config, V, Training>(k, a, first * block_neurons, std::min(a.neurons, last * block_neurons));
+    });
+}
+
+template <class Config, class V>
+void run_backward(const neuron_params& params, const backward_args<Config>& a, const execution& exec) {
+    check_backward(a);
+    const auto k = prepare_constants<Config>(params);
+    const std::int64_t blocks = (a.neurons + block_neurons - 1) / block_neurons;
+    std::vector<double> partial(static_cast<std::size_t>(blocks), 0.0);
+    const std::int64_t min_blocks = std::max<std::int64_t>(1, (std::int64_t{1} << 16) / (block_neurons * a.steps));
+    parallel_blocks(blocks, exec, min_blocks, [&](std::int64_t first, std::int64_t last) {
+        for (std::int64_t b = first; b < last; ++b)
+            partial[static_cast<std::size_t>(b)] =
+                backward_range<Config, V>(k, a, b * block_neurons, std::min(a.neurons, (b + 1) * block_neurons));
+    });
+    if constexpr (Config::charge_policy::is_parametric) {
+        if (a.grad_w) {
+            double grad_k = 0.0;
+            for (double p : partial) grad_k += p;
+            // dk/dw = sigmoid'(w) = (1 - k) * k
+            const double kk = static_cast<double>(k.k);
+            *a.grad_w = grad_k * (1.0 - kk) * kk;
+        }
+    }
+}
+
+template <class Config, class Arch>
+using simd_lane = xsimd::batch<typename Config::compute_type, Arch>;
+
+}  // namespace detail
+
+/// Forward without saving anything for backward (h_seq ignored).
+template <class Config>
+void forward_inference_scalar(const neuron_params& params, const forward_args<Config>& args, const execution& exec = {}) {
+    detail::run_forward<Config, typename Config::compute_type, false>(params, args, exec);
+}
+template <class Config>
+void forward_training_scalar(const neuron_params& params, const forward_args<Config>& args, const execution& exec = {}) {
+    detail::run_forward<Config, typename Config::compute_type, true>(params, args, exec);
+}
+template <class Config>
+void backward_scalar(const neuron_params& params, const backward_args<Config>& args, const execution& exec = {}) {
+    detail::run_backward<Config, typename Config::compute_type>(params, args, exec);
+}
+
+/// SIMD versions for an explicit xsimd architecture (used by the per-ISA dispatch units).
+template <class Config, class Arch>
+void forward_inference_simd(const neuron_params& params, const forward_args<Config>& args, const execution& exec = {}) {
+    detail::run_forward<Config, detail::simd_lane<Config, Arch>, false>(params, args, exec);
+}
+template <class Config, class Arch>
+void forward_training_simd(const neuron_params& params, const forward_args<Config>& args, const execution& exec = {}) {
+    detail::run_forward<Config, detail::simd_lane<Config, Arch>, true>(params, args, exec);
+}
+template <class Config, class Arch>
+void backward_simd(const neuron_params& params, const backward_args<Config>& args, const execution& exec = {}) {
+    detail::run_backward<Config, detail::simd_lane<Config, Arch>>(params, args, exec);
+}
+
+/// The header-only entry points: `backend::simd` uses the best instruction set enabled at
+/// compile time (xsimd::default_arch); for run-time ISA selection see cpu/dispatch.hpp.
+template <class Config>
+void forward_inference(const neuron_params& params, const forward_args<Config>& args, backend b = backend::simd, const execution& exec = {}) {
+    if (b == backend::scalar) forward_inference_scalar<Config>(params, args, exec);
+    else forward_inference_simd<Config, xsimd::default_arch>(params, args, exec);
+}
+template <class Config>
+void forward_training(const neuron_params& params, const forward_args<Config>& args, backend b = backend::simd, const execution& exec = {}) {
+    if (b == backend::scalar) forward_training_scalar<Config>(params, args, exec);
+    else forward_training_simd<Config, xsimd::default_arch>(params, args, exec);
+}
+template <class Config>
+void backward(const neuron_params& params, const backward_args<Config>& args, backend b = backend::simd, const execution& exec = {}) {
+    if (b == backend::scalar) backward_scalar<Config>(params, args, exec);
+    else backward_simd<Config, xsimd::default_arch>(params, args, exec);
+}
+
+}  // namespace cpu
+}  // namespace snn
