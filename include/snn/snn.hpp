@@ -1,0 +1,24 @@
+#pragma once
+/// \file
+/// Umbrella header: everything snn offers on the CPU.
+///
+///   core/     binary16, errors
+///   neuron/   policies (charge, fire, reset, surrogate, division, precision) and the per-step
+///             math shared by every backend
+///   cpu/      fused multi-step kernels (scalar reference and xsimd SIMD, threaded), run-time
+///             instruction-set dispatch tables
+///   layout/   [T,N,*] <-> [N,*,T] <-> [T*N,*] <-> [N,T,*] adapters
+///   io/       .npy read/write
+
+#include "snn/config.hpp"
+#include "snn/core/binary16.hpp"
+#include "snn/core/error.hpp"
+#include "snn/cpu/dispatch.hpp"
+#include "snn/cpu/multistep.hpp"
+#include "snn/io/npy.hpp"
+#include "snn/layout/layout.hpp"
+#include "snn/neuron/neuron.hpp"
+#include "snn/neuron/params.hpp"
+#include "snn/neuron/policies.hpp"
+#include "snn/neuron/precision.hpp"
+#include "snn/neuron/surrogate.hpp"

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# snn setup: install what is missing, build, and run.
+#
+#   ./setup.sh demo   install dependencies, build the release preset, run the Fashion-MNIST example
+#   ./setup.sh test   install dependencies, build + test the release and asan presets, then check
+#                     the golden vectors ($SNN_GOLDEN_DIR, or ../shared/golden/sj beside the repo)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$REPO"
+
+JOBS="$(nproc 2>/dev/null || echo 2)"
+PACKAGES=(build-essential cmake libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev
+          nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3)
+SCRIPT_START=$SECONDS
+SECTION_NAME=""
+SECTION_START=0
+
+usage() {
+    echo "usage: $0 demo|test" >&2
+    exit 2
+}
+
+end_section() {
+    if [[ -n "$SECTION_NAME" ]]; then
+        echo "--- ${SECTION_NAME}: done in $((SECONDS - SECTION_START)) s"
+        SECTION_NAME=""
+    fi
+}
+
+section() {
+    end_section
+    SECTION_NAME="$1"
+    SECTION_START=$SECONDS
+    echo
+    echo "=============================================================================="
+    echo "=== $1"
+    echo "=============================================================================="
+}
+
+# On any failure (set -e), say where it happened.
+on_exit() {
+    local rc=$?
+    if [[ $rc -ne 0 ]]; then
+        echo >&2
+        echo "*** setup.sh: FAILED (exit ${rc})${SECTION_NAME:+ in section: ${SECTION_NAME}}" \
+             "after $((SECONDS - SCRIPT_START)) s" >&2
+    fi
+}
+trap on_exit EXIT
+
+install_dependencies() {
+    section "dependencies"
+    if ! command -v dpkg >/dev/null 2>&1; then
+        echo "dpkg not found: not a Debian-like system; install these yourself: ${PACKAGES[*]}"
+        return 0
+    fi
+    local missing=() pkg status
+    for pkg in "${PACKAGES[@]}"; do
+        status="$(dpkg -s "$pkg" 2>/dev/null || true)"
+        if [[ "$status" != *"Status: install ok installed"* ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        echo "all ${#PACKAGES[@]} packages installed"
+        return 0
+    fi
+    echo "missing: ${missing[*]}"
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        if ! command -v sudo >/dev/null 2>&1; then
+            echo "not root and sudo not found: install these yourself: ${missing[*]}" >&2
+            return 1
+        fi
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# build_preset <preset>: configure and build one CMake preset.
+build_preset() {
+    section "configure: $1"
+    cmake --preset "$1"
+    section "build: $1 (-j${JOBS})"
+    cmake --build --preset "$1" -j "$JOBS"
+}
+
+# test_preset <preset>: run one preset's ctest.
+test_preset() {
+    section "test: $1"
+    ctest --preset "$1" --output-on-failure -j "$JOBS"
+}
+
+golden_check() {
+    local dir=""
+    if [[ -n "${SNN_GOLDEN_DIR:-}" ]]; then
+        dir="$SNN_GOLDEN_DIR"
+        if [[ ! -d "$dir" ]]; then
+            section "golden vectors"
+            echo "SNN_GOLDEN_DIR=${dir} is not a directory" >&2
+            return 1
+        fi
+    elif [[ -d "$(dirname "$REPO")/shared/golden/sj" ]]; then
+        dir="$(dirname "$REPO")/shared/golden/sj"
+    else
+        echo
+        echo "(no golden vectors: set SNN_GOLDEN_DIR or put shared/golden/sj beside the repo)"
+        return 0
+    fi
+
+    local tool="build/release/tools/snn-golden"
+    if [[ ! -x "$tool" ]]; then
+        if [[ ! -f tools/snn_golden.cpp ]]; then
+            section "golden vectors"
+            echo "SKIPPED: tools/snn_golden.cpp does not exist yet"
+            return 0
+        fi
+        section "golden vectors"
+        echo "${tool} was not built" >&2
+        return 1
+    fi
+    local backend
+    for backend in scalar simd; do
+        section "golden vectors: ${dir} --backend ${backend}"
+        "$tool" "$dir" --backend "$backend"
+    done
+}
+
+[[ $# -eq 1 ]] || usage
+case "$1" in
+    demo)
+        install_dependencies
+        build_preset release
+        section "demo: snn-example-fashion-mnist"
+        example="build/release/examples/snn-example-fashion-mnist"
+        if [[ ! -x "$example" ]]; then
+            echo "${example} was not built (is examples/fashion_mnist_lif.cpp there?)" >&2
+            false
+        fi
+        "$example"
+        ;;
+    test)
+        install_dependencies
+        build_preset release
+        test_preset release
+        build_preset asan
+        test_preset asan
+        golden_check
+        ;;
+    *)
+        usage
+        ;;
+esac
+end_section
+echo
+echo "=== setup.sh $1: OK in $((SECONDS - SCRIPT_START)) s"
