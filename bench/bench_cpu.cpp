@@ -189,35 +189,43 @@ double median(std::vector<double> values) {
 }
 
 struct timing {
-    double median_ms = 0.0;
+    double median_ms = 0.0;            // the kernel
+    double reference_median_ms = 0.0;  // the memcpy timed alongside it
     int repeats = 0;
 };
 
-/// One warm-up call, then repeats until `max_repeats` or until `budget_s` is spent (but at
-/// least 3), so slow scalar rows do not take minutes. Returns the median.
-timing time_repeated(const std::function<void()>& run, int max_repeats, double budget_s) {
+/// Times `run` and `reference` (a memcpy) alternately, one call of each per repeat, in
+/// alternating order: on a machine shared with other work both see the same disturbances,
+/// so their ratio is steadier than two separate measurements. One warm-up call each, then
+/// repeats until `max_repeats` or until `budget_s` is spent (but at least 3).
+timing time_paired(const std::function<void()>& run, const std::function<void()>& reference, int max_repeats, double budget_s) {
     run();  // warm-up: caches, TLB and branch predictors, first touch of any page not yet used
-    std::vector<double> ms;
-    const auto start = clock_type::now();
-    while (static_cast<int>(ms.size()) < max_repeats) {
+    reference();
+    std::vector<double> kernel_ms, reference_ms;
+    auto time_ms = [](const std::function<void()>& f) {
         const auto t0 = clock_type::now();
-        run();
-        const auto t1 = clock_type::now();
-        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        const double spent = std::chrono::duration<double>(t1 - start).count();
-        if (ms.size() >= 3 && spent > budget_s) break;
+        f();
+        return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+    };
+    const auto start = clock_type::now();
+    while (static_cast<int>(kernel_ms.size()) < max_repeats) {
+        if (kernel_ms.size() % 2 == 0) {
+            kernel_ms.push_back(time_ms(run));
+            reference_ms.push_back(time_ms(reference));
+        } else {
+            reference_ms.push_back(time_ms(reference));
+            kernel_ms.push_back(time_ms(run));
+        }
+        if (kernel_ms.size() >= 3 && std::chrono::duration<double>(clock_type::now() - start).count() > budget_s) break;
     }
-    return {median(ms), static_cast<int>(ms.size())};
+    return {median(kernel_ms), median(reference_ms), static_cast<int>(kernel_ms.size())};
 }
 
-/// Bandwidth of memcpy from `src` to `dst` (`bytes` each) on `threads` threads, counting the
-/// bytes read plus the bytes written, as the kernel rows do.
-double memcpy_gbs(const float* src, float* dst, std::size_t bytes, int threads, int repeats) {
+/// A threaded memcpy of `bytes` from `src` to `dst`, split like the kernels split their work.
+std::function<void()> threaded_memcpy(const float* src, float* dst, std::size_t bytes, int threads) {
     const auto* s = reinterpret_cast<const unsigned char*>(src);
     auto* d = reinterpret_cast<unsigned char*>(dst);
-    const timing t = time_repeated([&] { parallel_slices(bytes, threads, [=](std::size_t b, std::size_t e) { std::memcpy(d + b, s + b, e - b); }); },
-                                   repeats, 1.0);
-    return 2.0 * static_cast<double>(bytes) / (t.median_ms * 1e6);
+    return [=] { parallel_slices(bytes, threads, [=](std::size_t b, std::size_t e) { std::memcpy(d + b, s + b, e - b); }); };
 }
 
 // ------------------------------------------------------------------------------------------
@@ -260,7 +268,7 @@ struct row {
     double median_ms = 0.0;
     int repeats = 0;
     double bytes = 0.0;
-    double memcpy_gbs = 0.0;
+    double memcpy_gbs = 0.0;  // the memcpy timed alongside this row, read + write bytes
 
     double gbs() const { return bytes / (median_ms * 1e6); }
     double fraction() const { return gbs() / memcpy_gbs; }
@@ -269,15 +277,15 @@ struct row {
 
 void print_header_line(std::ostream& os) {
     char line[256];
-    std::snprintf(line, sizeof line, "%-7s %-7s %-14s %4s %10s %5s %10s %8s %8s %12s", "backend", "isa", "kernel", "T", "median ms", "reps",
-                  "MiB moved", "GB/s", "%memcpy", "Gneuron-st/s");
+    std::snprintf(line, sizeof line, "%-7s %-7s %-14s %4s %10s %5s %10s %8s %8s %8s %12s", "backend", "isa", "kernel", "T", "median ms", "reps",
+                  "MiB moved", "GB/s", "memcpy", "%memcpy", "Gneuron-st/s");
     os << line << '\n' << std::string(std::strlen(line), '-') << '\n';
 }
 
 void print_row(std::ostream& os, const row& r) {
     char line[256];
-    std::snprintf(line, sizeof line, "%-7s %-7s %-14s %4lld %10.3f %5d %10.1f %8.2f %7.1f%% %12.3f", r.backend.c_str(), r.isa.c_str(),
-                  r.kernel.c_str(), static_cast<long long>(r.steps), r.median_ms, r.repeats, r.bytes / (1024.0 * 1024.0), r.gbs(),
+    std::snprintf(line, sizeof line, "%-7s %-7s %-14s %4lld %10.3f %5d %10.1f %8.2f %8.2f %7.1f%% %12.3f", r.backend.c_str(), r.isa.c_str(),
+                  r.kernel.c_str(), static_cast<long long>(r.steps), r.median_ms, r.repeats, r.bytes / (1024.0 * 1024.0), r.gbs(), r.memcpy_gbs,
                   100.0 * r.fraction(), r.neuron_steps_per_s() * 1e-9);
     os << line << std::endl;  // flush: rows double as progress output
 }
@@ -328,7 +336,7 @@ struct tensors {
 
 /// Times inference, training forward and backward of one kernel table at one T.
 std::vector<row> bench_table(const snn::cpu::kernel_table& table, const std::string& backend, tensors& buf, std::int64_t T, std::int64_t N,
-                             double memcpy_rate, const snn::cpu::execution& exec, int max_repeats, double budget_s) {
+                             const snn::cpu::execution& exec, int max_repeats, double budget_s) {
     const snn::neuron_params params = lif_params();
     const snn::cpu::kernel_entry& k = table.at(snn::cpu::precision_id::f32, snn::cpu::charge_id::lif_decay_input);
     const double TN = static_cast<double>(T) * static_cast<double>(N);
@@ -352,6 +360,11 @@ std::vector<row> bench_table(const snn::cpu::kernel_table& table, const std::str
     back.grad_x = buf.grad_x.data();
     back.grad_v_init = buf.grad_v_init.data();  // grad_v_seq stays nullptr
 
+    // The reference: memcpy of x into grad_x, the same 4*T*N-byte source and destination
+    // that inference streams (8*T*N bytes counted). grad_x is overwritten by every backward.
+    const double copy_bytes = 8.0 * TN;
+    const std::function<void()> copy = threaded_memcpy(buf.x.data(), buf.grad_x.data(), static_cast<std::size_t>(T * N) * sizeof(float), exec.threads);
+
     auto make_row = [&](const char* kernel, timing t, double bytes) {
         row r;
         r.backend = backend;
@@ -362,21 +375,22 @@ std::vector<row> bench_table(const snn::cpu::kernel_table& table, const std::str
         r.median_ms = t.median_ms;
         r.repeats = t.repeats;
         r.bytes = bytes;
-        r.memcpy_gbs = memcpy_rate;
+        r.memcpy_gbs = copy_bytes / (t.reference_median_ms * 1e6);
         return r;
     };
 
     std::vector<row> rows;
     // Inference reads x, writes spike (4 bytes each per neuron-step) and v_last once.
-    rows.push_back(make_row("inference", time_repeated([&] { k.forward_inference(params, infer, exec); }, max_repeats, budget_s),
+    rows.push_back(make_row("inference", time_paired([&] { k.forward_inference(params, infer, exec); }, copy, max_repeats, budget_s),
                             8.0 * TN + 4.0 * static_cast<double>(N)));
     // Training forward reads x, writes spike and h_seq; backward reads grad_spike and h_seq
     // and writes grad_x (its [N] grad_v_init, 1/(3T) of the traffic, is not counted). The
     // last training forward leaves h_seq in place for backward.
-    rows.push_back(make_row("train-fwd", time_repeated([&] { k.forward_training(params, train, exec); }, max_repeats, budget_s), 12.0 * TN));
-    rows.push_back(make_row("backward", time_repeated([&] { k.backward(params, back, exec); }, max_repeats, budget_s), 12.0 * TN));
+    rows.push_back(make_row("train-fwd", time_paired([&] { k.forward_training(params, train, exec); }, copy, max_repeats, budget_s), 12.0 * TN));
+    rows.push_back(make_row("backward", time_paired([&] { k.backward(params, back, exec); }, copy, max_repeats, budget_s), 12.0 * TN));
     // A training step is forward then backward: the sum of the two medians.
-    timing both{rows[1].median_ms + rows[2].median_ms, std::min(rows[1].repeats, rows[2].repeats)};
+    const double copy_ms[2] = {copy_bytes / (rows[1].memcpy_gbs * 1e6), copy_bytes / (rows[2].memcpy_gbs * 1e6)};
+    const timing both{rows[1].median_ms + rows[2].median_ms, 0.5 * (copy_ms[0] + copy_ms[1]), std::min(rows[1].repeats, rows[2].repeats)};
     rows.push_back(make_row("train-fwd+bwd", both, 24.0 * TN));
     return rows;
 }
@@ -420,17 +434,18 @@ int run(const options& opt) {
     std::cout << "allocating " << 5.0 * static_cast<double>(max_T) * static_cast<double>(N) * 4.0 / (1 << 30) << " GiB and filling inputs..." << std::endl;
     tensors buf(static_cast<std::size_t>(max_T * N), static_cast<std::size_t>(N), opt.threads);
 
-    // Reference bandwidth per T: threaded memcpy of x into grad_x, i.e. the same 4*T*N-byte
-    // source and destination that inference streams (8*T*N bytes counted, read plus write).
-    std::vector<double> copy_rates;
+    // Machine bandwidth up front, for the header: threaded memcpy of x into grad_x at each T
+    // (2 x 4*T*N bytes). The table's "memcpy" column is measured again alongside each row.
     std::cout << "memcpy bandwidth (" << opt.threads << " threads, read + write bytes counted):";
     for (std::int64_t T : opt.steps) {
         const std::size_t bytes = static_cast<std::size_t>(T * N) * sizeof(float);
-        copy_rates.push_back(memcpy_gbs(buf.x.data(), buf.grad_x.data(), bytes, opt.threads, opt.quick ? 5 : 10));
-        std::printf("  T=%lld (2 x %.0f MiB): %.2f GB/s", static_cast<long long>(T), static_cast<double>(bytes) / (1024.0 * 1024.0), copy_rates.back());
+        const auto copy = threaded_memcpy(buf.x.data(), buf.grad_x.data(), bytes, opt.threads);
+        const timing t = time_paired(copy, [] {}, opt.quick ? 5 : 10, 1.0);
+        std::printf("  T=%lld (2 x %.0f MiB): %.2f GB/s", static_cast<long long>(T), static_cast<double>(bytes) / (1024.0 * 1024.0),
+                    2.0 * static_cast<double>(bytes) / (t.median_ms * 1e6));
         std::fflush(stdout);
     }
-    std::cout << "\n\n";
+    std::cout << "\n\"memcpy\" below: GB/s of the same memcpy timed alternately with each row's kernel calls; %memcpy = GB/s / memcpy\n\n";
 
     std::vector<row> rows;
     std::vector<double> firing_rates;
@@ -439,7 +454,7 @@ int run(const options& opt) {
         const std::int64_t T = opt.steps[i];
         if (i > 0) std::cout << '\n';
         for (const auto& [backend, table] : tables)
-            for (const row& r : bench_table(*table, backend, buf, T, N, copy_rates[i], exec, backend == "scalar" ? std::min(max_repeats, 10) : max_repeats, budget_s)) {
+            for (const row& r : bench_table(*table, backend, buf, T, N, exec, backend == "scalar" ? std::min(max_repeats, 10) : max_repeats, budget_s)) {
                 print_row(std::cout, r);
                 rows.push_back(r);
             }

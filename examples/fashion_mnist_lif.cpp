@@ -636,11 +636,18 @@ int run(const options& opt) {
     // The results: SIMD forward, the loss gradient from its spikes, SIMD backward; then the
     // scalar reference on the same inputs (the same grad_spike, so both backward passes
     // see identical data and any difference is the kernels').
-    simd.forward(x, simd_out);
-    const std::vector<float> grad_spike = rate_loss_gradient(simd_out.spike);
-    simd.backward(grad_spike, simd_out);
-    scalar.forward(x, scalar_out);
-    scalar.backward(grad_spike, scalar_out);
+    std::vector<float> grad_spike;
+    {
+        progress shown("forward and backward, SIMD then scalar (kernel calls)", 4);
+        simd.forward(x, simd_out);
+        grad_spike = rate_loss_gradient(simd_out.spike);
+        simd.backward(grad_spike, simd_out);
+        shown.update(2);
+        scalar.forward(x, scalar_out);
+        shown.update(3);
+        scalar.backward(grad_spike, scalar_out);
+        shown.update(4);
+    }
 
     const std::vector<int> counts = spike_counts(simd_out);
     print_image_and_counts(data, counts, 0, opt.steps);

@@ -52,7 +52,8 @@ std::vector<Element> random_elements(std::int64_t count, std::uint64_t seed) {
     std::vector<Element> elements(static_cast<std::size_t>(count));
     std::mt19937_64 generator(seed);
     std::vector<unsigned char> bytes(elements.size() * sizeof(Element));
-    for (unsigned char& byte : bytes) byte = static_cast<unsigned char>(generator());
+    for (unsigned char& byte : bytes)
+        byte = static_cast<unsigned char>(generator());
     if (!bytes.empty()) std::memcpy(elements.data(), bytes.data(), bytes.size());
     return elements;
 }
@@ -86,11 +87,12 @@ std::vector<shape> conversion_shapes() {
     const std::int64_t time_steps[] = {1, 2, 3, 4, 8, 17, 32};
     // Small F also makes whole F-rows 2 to 32 bytes long, which take the fixed-size paths.
     const std::pair<std::int64_t, std::int64_t> batch_by_features[] = {
-        {1, 1},    {1, 5},    {5, 1},    {8, 125},  {1000, 1}, {1, 1000},
-        {1, 4099}, {4099, 1}, {37, 2},   {19, 3},   {33, 4},   {21, 8}};
+        {1, 1},    {1, 5},    {5, 1},  {8, 125}, {1000, 1}, {1, 1000},
+        {1, 4099}, {4099, 1}, {37, 2}, {19, 3},  {33, 4},   {21, 8}};
     std::vector<shape> shapes;
     for (std::int64_t t : time_steps)
-        for (const auto& [n, f] : batch_by_features) shapes.push_back({t, n, f});
+        for (const auto& [n, f] : batch_by_features)
+            shapes.push_back({t, n, f});
     return shapes;
 }
 
@@ -104,7 +106,8 @@ std::string describe(const shape& s) {
 template <class Element, class Layout>
 void check_conversions_from(const std::vector<Element>& reference, const shape& s) {
     const std::int64_t T = s.time_steps, N = s.batch_size, F = s.features;
-    const sequence_view<const Element, time_major> original(reference.data(), T, N, F);  // [T, N, F]
+    // [T, N, F]
+    const sequence_view<const Element, time_major> original(reference.data(), T, N, F);
 
     std::vector<Element> middle_storage(reference.size());
     const sequence_view<Element, Layout> middle(middle_storage.data(), T, N, F);
@@ -116,12 +119,14 @@ void check_conversions_from(const std::vector<Element>& reference, const shape& 
         std::vector<Element> target_storage(reference.size());
         const sequence_view<Element, Target> target(target_storage.data(), T, N, F);
         snn::layout::convert(middle, target);  // mutable source views convert too
-        CHECK(count_mismatches<Element>(original, sequence_view<const Element, Target>(target)) == 0);
+        CHECK(count_mismatches<Element>(original, sequence_view<const Element, Target>(target)) ==
+              0);
 
         std::vector<Element> back_storage(reference.size());
         snn::layout::convert(sequence_view<const Element, Target>(target),
                              sequence_view<Element, time_major>(back_storage.data(), T, N, F));
-        CHECK(std::memcmp(back_storage.data(), reference.data(), reference.size() * sizeof(Element)) == 0);
+        CHECK(std::memcmp(back_storage.data(), reference.data(),
+                          reference.size() * sizeof(Element)) == 0);
     };
     to_layout_and_back(time_major{});
     to_layout_and_back(time_minor{});
@@ -136,17 +141,17 @@ void check_conversions_from(const std::vector<Element>& reference, const shape& 
 
 TEST_CASE("layout mappings: offsets and strides match hand-computed values") {
     // T = 3, N = 2, F = 5; element (t, n, f) = (1, 1, 3).
-    constexpr time_major::mapping major(3, 2, 5);     // [T, N, F]
-    constexpr time_minor::mapping minor(3, 2, 5);     // [N, F, T]
-    constexpr batch_major::mapping batch(3, 2, 5);    // [N, T, F]
-    constexpr time_folded::mapping folded(3, 2, 5);   // [T * N, F]
+    constexpr time_major::mapping major(3, 2, 5);  // [T, N, F]
+    constexpr time_minor::mapping minor(3, 2, 5);  // [N, F, T]
+    constexpr batch_major::mapping batch(3, 2, 5);  // [N, T, F]
+    constexpr time_folded::mapping folded(3, 2, 5);  // [T * N, F]
 
     static_assert(major(1, 1, 3) == (1 * 2 + 1) * 5 + 3, "time_major offset");
     CHECK(major(1, 1, 3) == 18);
-    CHECK(minor(1, 1, 3) == 25);   // (n * F + f) * T + t = (5 + 3) * 3 + 1
-    CHECK(batch(1, 1, 3) == 23);   // (n * T + t) * F + f = (3 + 1) * 5 + 3
+    CHECK(minor(1, 1, 3) == 25);  // (n * F + f) * T + t = (5 + 3) * 3 + 1
+    CHECK(batch(1, 1, 3) == 23);  // (n * T + t) * F + f = (3 + 1) * 5 + 3
     CHECK(folded(1, 1, 3) == 18);  // same bytes as time_major
-    CHECK(folded(3, 3) == 18);     // row t * N + n = 3
+    CHECK(folded(3, 3) == 18);  // row t * N + n = 3
     CHECK(major(0, 0, 0) == 0);
     CHECK(minor(2, 1, 4) == 29);
     CHECK(batch(2, 1, 4) == 29);
@@ -177,7 +182,8 @@ TEST_CASE("layout mappings: offsets and strides match hand-computed values") {
     static_assert(time_minor::mapping::is_always_exhaustive(), "");
     static_assert(batch_major::mapping::is_always_exhaustive(), "");
     static_assert(time_folded::mapping::is_always_exhaustive(), "");
-    static_assert(time_minor::mapping::is_always_unique() && time_minor::mapping::is_always_strided(), "");
+    static_assert(
+        time_minor::mapping::is_always_unique() && time_minor::mapping::is_always_strided(), "");
 }
 
 TEST_CASE("layout mappings: every offset is stride-consistent and each layout is a bijection") {
@@ -190,11 +196,13 @@ TEST_CASE("layout mappings: every offset is stride-consistent and each layout is
                     const std::int64_t offset = mapping(t, n, f);
                     REQUIRE(offset >= 0);
                     REQUIRE(offset < mapping.required_span_size());
-                    CHECK(offset == t * mapping.stride(axis::time) + n * mapping.stride(axis::batch) +
+                    CHECK(offset == t * mapping.stride(axis::time) +
+                                        n * mapping.stride(axis::batch) +
                                         f * mapping.stride(axis::feature));
                     ++hits[static_cast<std::size_t>(offset)];
                 }
-        for (int count : hits) CHECK(count == 1);
+        for (int count : hits)
+            CHECK(count == 1);
     };
     check_mapping(time_major::mapping(T, N, F));
     check_mapping(time_minor::mapping(T, N, F));
@@ -217,7 +225,8 @@ TEST_CASE("layout mappings: offsets beyond 2^32 do not overflow") {
 
 TEST_CASE("sequence_view: element access goes through the layout mapping") {
     std::vector<int> storage(30);
-    for (std::size_t i = 0; i < storage.size(); ++i) storage[i] = static_cast<int>(i);
+    for (std::size_t i = 0; i < storage.size(); ++i)
+        storage[i] = static_cast<int>(i);
 
     const sequence_view<int, time_minor> minor(storage.data(), 3, 2, 5);  // [N, F, T]
     CHECK(minor(1, 1, 3) == 25);
@@ -246,7 +255,8 @@ TEST_CASE("sequence_view: element access goes through the layout mapping") {
 
 TEST_CASE("fold_time / unfold_time reinterpret the same memory") {
     std::vector<float> storage(3 * 4 * 5);
-    for (std::size_t i = 0; i < storage.size(); ++i) storage[i] = static_cast<float>(i);
+    for (std::size_t i = 0; i < storage.size(); ++i)
+        storage[i] = static_cast<float>(i);
     const sequence_view<float, time_major> sequence(storage.data(), 3, 4, 5);  // [T, N, F]
 
     const auto folded = snn::layout::fold_time(sequence);  // [T * N, F]
@@ -276,15 +286,18 @@ TEST_CASE("fold_time / unfold_time reinterpret the same memory") {
     // Read-only views fold too.
     const sequence_view<const float, time_major> read_only = sequence;
     const auto folded_read_only = snn::layout::fold_time(read_only);
-    static_assert(std::is_same_v<decltype(folded_read_only), const sequence_view<const float, time_folded>>, "");
+    static_assert(
+        std::is_same_v<decltype(folded_read_only), const sequence_view<const float, time_folded>>,
+        "");
     CHECK(folded_read_only(7, 3) == storage[7 * 5 + 3]);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Conversions
 
-TEST_CASE_TEMPLATE("convert: every layout pair is exact and round-trips bitwise", Element, float, double,
-                   std::uint16_t, snn::binary16, std::uint8_t, std::int32_t, three_bytes, two_doubles) {
+TEST_CASE_TEMPLATE("convert: every layout pair is exact and round-trips bitwise", Element, float,
+                   double, std::uint16_t, snn::binary16, std::uint8_t, std::int32_t, three_bytes,
+                   two_doubles) {
     std::uint64_t seed = 1;
     for (const shape& s : conversion_shapes()) {
         CAPTURE(describe(s));
@@ -296,10 +309,11 @@ TEST_CASE_TEMPLATE("convert: every layout pair is exact and round-trips bitwise"
     }
 }
 
-TEST_CASE_TEMPLATE("named conversions match the layout mappings", Element, float, double, std::uint16_t,
-                   snn::binary16, std::uint8_t, std::int32_t, three_bytes) {
+TEST_CASE_TEMPLATE("named conversions match the layout mappings", Element, float, double,
+                   std::uint16_t, snn::binary16, std::uint8_t, std::int32_t, three_bytes) {
     using namespace snn::layout;
-    for (const shape& s : {shape{17, 5, 201}, shape{32, 64, 17}, shape{3, 1000, 1}, shape{16, 1, 4099}}) {
+    for (const shape& s :
+         {shape{17, 5, 201}, shape{32, 64, 17}, shape{3, 1000, 1}, shape{16, 1, 4099}}) {
         CAPTURE(describe(s));
         const std::int64_t T = s.time_steps, N = s.batch_size, F = s.features;
         const auto major = random_elements<Element>(T * N * F, 7);  // [T, N, F]
@@ -307,18 +321,22 @@ TEST_CASE_TEMPLATE("named conversions match the layout mappings", Element, float
         std::vector<Element> minor(major.size()), batch(major.size()), back(major.size());
 
         time_major_to_time_minor(major.data(), minor.data(), T, N, F);  // -> [N, F, T]
-        CHECK(count_mismatches<Element>(major_view, sequence_view<const Element, time_minor>(minor.data(), T, N, F)) == 0);
+        CHECK(count_mismatches<Element>(major_view, sequence_view<const Element, time_minor>(
+                                                        minor.data(), T, N, F)) == 0);
         time_minor_to_time_major(minor.data(), back.data(), T, N, F);
         CHECK(std::memcmp(back.data(), major.data(), major.size() * sizeof(Element)) == 0);
 
         time_major_to_batch_major(major.data(), batch.data(), T, N, F);  // -> [N, T, F]
-        CHECK(count_mismatches<Element>(major_view, sequence_view<const Element, batch_major>(batch.data(), T, N, F)) == 0);
+        CHECK(count_mismatches<Element>(major_view, sequence_view<const Element, batch_major>(
+                                                        batch.data(), T, N, F)) == 0);
         batch_major_to_time_major(batch.data(), back.data(), T, N, F);
         CHECK(std::memcmp(back.data(), major.data(), major.size() * sizeof(Element)) == 0);
 
         std::vector<Element> minor_from_batch(major.size());
-        batch_major_to_time_minor(batch.data(), minor_from_batch.data(), T, N, F);  // [N, T, F] -> [N, F, T]
-        CHECK(std::memcmp(minor_from_batch.data(), minor.data(), minor.size() * sizeof(Element)) == 0);
+        batch_major_to_time_minor(batch.data(), minor_from_batch.data(), T, N,
+                                  F);  // [N, T, F] -> [N, F, T]
+        CHECK(std::memcmp(minor_from_batch.data(), minor.data(), minor.size() * sizeof(Element)) ==
+              0);
         time_minor_to_batch_major(minor.data(), back.data(), T, N, F);  // [N, F, T] -> [N, T, F]
         CHECK(std::memcmp(back.data(), batch.data(), batch.size() * sizeof(Element)) == 0);
     }
@@ -327,8 +345,10 @@ TEST_CASE_TEMPLATE("named conversions match the layout mappings", Element, float
 TEST_CASE("convert: a Lynxi folded buffer becomes Lava-DL time-minor through its time_major view") {
     const std::int64_t T = 4, N = 3, F = 2;
     std::vector<std::int32_t> lynxi(T * N * F);  // [T * N, F]
-    for (std::size_t i = 0; i < lynxi.size(); ++i) lynxi[i] = static_cast<std::int32_t>(i);
-    const sequence_view<std::int32_t, time_folded> folded(lynxi.data(), time_folded::mapping(1, T * N, F));
+    for (std::size_t i = 0; i < lynxi.size(); ++i)
+        lynxi[i] = static_cast<std::int32_t>(i);
+    const sequence_view<std::int32_t, time_folded> folded(lynxi.data(),
+                                                          time_folded::mapping(1, T * N, F));
 
     std::vector<std::int32_t> lava(lynxi.size());  // [N, F, T]
     snn::layout::convert(snn::layout::unfold_time(folded, T),
@@ -351,21 +371,28 @@ TEST_CASE("named conversions reject bad pointers, extents and aliasing, naming t
 
     check_invalid([&] { time_major_to_time_minor(null_src, dst.data(), 3, 4, 5); }, "src");
     check_invalid([&] { time_minor_to_time_major(src.data(), null_dst, 3, 4, 5); }, "dst");
-    check_invalid([&] { batch_major_to_time_major(src.data(), dst.data(), 0, 4, 5); }, "time_steps");
-    check_invalid([&] { time_major_to_batch_major(src.data(), dst.data(), -3, 4, 5); }, "time_steps");
-    check_invalid([&] { batch_major_to_time_minor(src.data(), dst.data(), 3, 0, 5); }, "batch_size");
-    check_invalid([&] { time_minor_to_batch_major(src.data(), dst.data(), 3, -1, 5); }, "batch_size");
+    check_invalid([&] { batch_major_to_time_major(src.data(), dst.data(), 0, 4, 5); },
+                  "time_steps");
+    check_invalid([&] { time_major_to_batch_major(src.data(), dst.data(), -3, 4, 5); },
+                  "time_steps");
+    check_invalid([&] { batch_major_to_time_minor(src.data(), dst.data(), 3, 0, 5); },
+                  "batch_size");
+    check_invalid([&] { time_minor_to_batch_major(src.data(), dst.data(), 3, -1, 5); },
+                  "batch_size");
     check_invalid([&] { time_major_to_time_minor(src.data(), dst.data(), 3, 4, 0); }, "features");
     check_invalid([&] { time_major_to_time_minor(src.data(), dst.data(), 3, 4, -5); }, "features");
     // T * N * F elements that no address space holds.
     const std::int64_t huge = std::int64_t(1) << 40;
-    check_invalid([&] { time_major_to_time_minor(src.data(), dst.data(), huge, huge, 1); }, "features");
+    check_invalid([&] { time_major_to_time_minor(src.data(), dst.data(), huge, huge, 1); },
+                  "features");
 
     // In place, and partial overlap either way.
     check_invalid([&] { time_major_to_time_minor(src.data(), src.data(), 3, 4, 5); }, "dst");
     std::vector<float> shared(90);
-    check_invalid([&] { time_major_to_time_minor(shared.data(), shared.data() + 30, 3, 4, 5); }, "dst");
-    check_invalid([&] { time_minor_to_time_major(shared.data() + 30, shared.data(), 3, 4, 5); }, "dst");
+    check_invalid([&] { time_major_to_time_minor(shared.data(), shared.data() + 30, 3, 4, 5); },
+                  "dst");
+    check_invalid([&] { time_minor_to_time_major(shared.data() + 30, shared.data(), 3, 4, 5); },
+                  "dst");
     // Adjacent but disjoint buffers are fine.
     CHECK_NOTHROW(time_major_to_time_minor(shared.data(), shared.data() + 60, 3, 2, 5));
 }
@@ -378,10 +405,14 @@ TEST_CASE("convert rejects empty views, mismatched extents and aliasing, naming 
 
     check_invalid([&] { convert(sequence_view<const double, time_major>(), dst); }, "src");
     check_invalid([&] { convert(src, sequence_view<double, time_minor>()); }, "dst");
-    check_invalid([&] { convert(src, sequence_view<double, time_minor>(b.data(), 4, 3, 5)); }, "dst");
-    check_invalid([&] { convert(src, sequence_view<double, batch_major>(b.data(), 3, 4, 4)); }, "dst");
-    check_invalid([&] { convert(src, sequence_view<double, time_minor>(a.data(), 3, 4, 5)); }, "dst");
-    check_invalid([&] { convert(src, sequence_view<double, time_folded>(a.data() + 1, 3, 4, 5)); }, "dst");
+    check_invalid([&] { convert(src, sequence_view<double, time_minor>(b.data(), 4, 3, 5)); },
+                  "dst");
+    check_invalid([&] { convert(src, sequence_view<double, batch_major>(b.data(), 3, 4, 4)); },
+                  "dst");
+    check_invalid([&] { convert(src, sequence_view<double, time_minor>(a.data(), 3, 4, 5)); },
+                  "dst");
+    check_invalid([&] { convert(src, sequence_view<double, time_folded>(a.data() + 1, 3, 4, 5)); },
+                  "dst");
 }
 
 TEST_CASE("sequence_view and fold/unfold reject bad input, naming the argument") {
@@ -389,17 +420,22 @@ TEST_CASE("sequence_view and fold/unfold reject bad input, naming the argument")
     float* null_data = nullptr;
     check_invalid([&] { sequence_view<float, time_major>(null_data, 3, 4, 5); }, "data");
     check_invalid([&] { sequence_view<float, time_major>(storage.data(), 0, 4, 5); }, "time_steps");
-    check_invalid([&] { sequence_view<float, time_minor>(storage.data(), 3, -4, 5); }, "batch_size");
+    check_invalid([&] { sequence_view<float, time_minor>(storage.data(), 3, -4, 5); },
+                  "batch_size");
     check_invalid([&] { sequence_view<float, batch_major>(storage.data(), 3, 4, 0); }, "features");
-    check_invalid([&] { sequence_view<float, time_major>(storage.data(), time_major::mapping(3, 0, 5)); },
-                  "mapping");
-    check_invalid([&] { sequence_view<float, time_folded>(null_data, time_folded::mapping(3, 4, 5)); }, "data");
+    check_invalid(
+        [&] { sequence_view<float, time_major>(storage.data(), time_major::mapping(3, 0, 5)); },
+        "mapping");
+    check_invalid(
+        [&] { sequence_view<float, time_folded>(null_data, time_folded::mapping(3, 4, 5)); },
+        "data");
 
     const sequence_view<float, time_major> sequence(storage.data(), 3, 4, 5);
     const auto folded = snn::layout::fold_time(sequence);  // 12 rows
     check_invalid([&] { snn::layout::unfold_time(folded, 5); }, "time_steps");
     check_invalid([&] { snn::layout::unfold_time(folded, 0); }, "time_steps");
     check_invalid([&] { snn::layout::unfold_time(folded, -3); }, "time_steps");
-    check_invalid([&] { snn::layout::unfold_time(sequence_view<float, time_folded>(), 3); }, "folded");
+    check_invalid([&] { snn::layout::unfold_time(sequence_view<float, time_folded>(), 3); },
+                  "folded");
     check_invalid([&] { snn::layout::fold_time(sequence_view<float, time_major>()); }, "sequence");
 }

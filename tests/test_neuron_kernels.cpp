@@ -246,10 +246,14 @@ TEST_CASE("scalar and every compiled SIMD instruction set give the same bits") {
                         p.dynamic.division = static_cast<division_kind>((si + ci) % 3);
                         const auto prec = static_cast<cpu::precision_id>(pi);
                         const auto ch = static_cast<cpu::charge_id>(ci);
-                        CAPTURE(isas[i].name);
+                        const std::string isa_name = isas[i].name;
+                        CAPTURE(isa_name);
                         CAPTURE(pi);
                         CAPTURE(ci);
-                        CAPTURE(surrogate_name(kind));
+                        const std::string sg_name = surrogate_name(kind);
+                        const int division_index = static_cast<int>(p.dynamic.division);
+                        CAPTURE(sg_name);
+                        CAPTURE(division_index);
                         const std::int64_t T = 5, N = 1031;  // N odd: exercises the scalar tail
                         const run_result a = run_table(scalar, prec, ch, p, T, N);
                         const run_result b = run_table(simd, prec, ch, p, T, N);

@@ -5,7 +5,10 @@
 /// binary16 rounding) gives the same bits as the scalar path; exp/log/erf/pow come from xsimd
 /// and may differ from the C library by an ulp or two.
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -20,6 +23,13 @@ struct vec_ops<xsimd::batch<T, Arch>> {
     using value_type = T;
     using mask_type = xsimd::batch_bool<T, Arch>;
     static constexpr int width = static_cast<int>(batch::size);
+#if XSIMD_WITH_FMA3_SSE || XSIMD_WITH_FMA3_AVX || XSIMD_WITH_FMA3_AVX2
+    static constexpr bool has_hardware_fma = std::is_base_of_v<xsimd::fma3<xsimd::sse4_2>, Arch> ||
+                                             std::is_base_of_v<xsimd::fma3<xsimd::avx>, Arch> ||
+                                             std::is_base_of_v<xsimd::fma3<xsimd::avx2>, Arch>;
+#else
+    static constexpr bool has_hardware_fma = false;
+#endif
 
     SNN_ALWAYS_INLINE static batch broadcast(T c) { return batch(c); }
     SNN_ALWAYS_INLINE static batch select(const mask_type& m, const batch& a, const batch& b) { return xsimd::select(m, a, b); }
@@ -28,7 +38,28 @@ struct vec_ops<xsimd::batch<T, Arch>> {
     SNN_ALWAYS_INLINE static batch log(const batch& a) { return xsimd::log(a); }
     SNN_ALWAYS_INLINE static batch erf(const batch& a) { return xsimd::erf(a); }
     SNN_ALWAYS_INLINE static batch pow(const batch& a, const batch& b) { return xsimd::pow(a, b); }
-    SNN_ALWAYS_INLINE static batch fma(const batch& a, const batch& b, const batch& c) { return xsimd::fma(a, b, c); }
+    /// Always a true fused multiply-add (one rounding), like std::fma on the scalar path.
+    /// xsimd 8.1 only fuses on its fma3<...> architectures (elsewhere, AVX-512 included, it
+    /// computes a*b + c with two roundings), so the others use the AVX-512 intrinsic or
+    /// std::fma lane by lane.
+    SNN_ALWAYS_INLINE static batch fma(const batch& a, const batch& b, const batch& c) {
+#if XSIMD_WITH_AVX512F
+        if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+            if constexpr (std::is_same_v<T, float>) return batch(_mm512_fmadd_ps(a, b, c));
+            else if constexpr (std::is_same_v<T, double>) return batch(_mm512_fmadd_pd(a, b, c));
+        }
+#endif
+        if constexpr (has_hardware_fma) {
+            return xsimd::fma(a, b, c);
+        } else {
+            alignas(64) T la[batch::size], lb[batch::size], lc[batch::size];
+            a.store_aligned(la);
+            b.store_aligned(lb);
+            c.store_aligned(lc);
+            for (std::size_t i = 0; i < batch::size; ++i) la[i] = std::fma(la[i], lb[i], lc[i]);
+            return batch::load_aligned(la);
+        }
+    }
 
     SNN_ALWAYS_INLINE static batch load(const T* p) { return batch::load_unaligned(p); }
     SNN_ALWAYS_INLINE static void store(T* p, const batch& v) { v.store_unaligned(p); }
@@ -53,17 +84,19 @@ struct vec_ops<xsimd::batch<T, Arch>> {
     template <class U = T, class = std::enable_if_t<std::is_same_v<U, float>>>
     SNN_ALWAYS_INLINE static batch round_binary16(const batch& x) {
         using ibatch = xsimd::batch<std::int32_t, Arch>;
-        const ibatch bits = xsimd::bitwise_cast<ibatch>(x);
-        const ibatch sign = bits & ibatch(static_cast<std::int32_t>(0x80000000u));
-        const ibatch magnitude = bits & ibatch(0x7FFFFFFF);
+        const ibatch sign = xsimd::bitwise_cast<ibatch>(x) & ibatch(static_cast<std::int32_t>(0x80000000u));
+        const batch magnitude = xsimd::abs(x);
+        const ibatch m = xsimd::bitwise_cast<ibatch>(magnitude);
         // Normal binary16 range: round the float mantissa to 10 bits, ties to even.
-        const ibatch rounded = (magnitude + ibatch(0x0FFF) + ((magnitude >> 13) & ibatch(1))) & ibatch(static_cast<std::int32_t>(0xFFFFE000u));
+        const batch normal = xsimd::bitwise_cast<batch>((m + ibatch(0x0FFF) + ((m >> 13) & ibatch(1))) & ibatch(static_cast<std::int32_t>(0xFFFFE000u)));
         // Subnormal range: 0.5 + |x| rounds to a multiple of 2^-24, the binary16 quantum.
-        const batch tiny = (xsimd::bitwise_cast<batch>(magnitude) + batch(0.5f)) - batch(0.5f);
-        ibatch result = xsimd::select(magnitude >= ibatch(0x38800000), rounded, xsimd::bitwise_cast<ibatch>(tiny));
-        result = xsimd::select(magnitude >= ibatch(0x477FF000), ibatch(0x7F800000), result);
-        result = xsimd::select(magnitude > ibatch(0x7F800000), ibatch(0x7FC00000), result);
-        return xsimd::bitwise_cast<batch>(result | sign);
+        const batch tiny = (magnitude + batch(0.5f)) - batch(0.5f);
+        // The selects compare floats (not integers): xsimd 8.1's AVX-512 integer select does not
+        // compile without optimisation under GCC 12.
+        batch result = xsimd::select(magnitude >= batch(6.103515625e-05f), normal, tiny);  // 2^-14
+        result = xsimd::select(magnitude >= batch(65520.0f), batch(std::numeric_limits<float>::infinity()), result);
+        result = xsimd::select(xsimd::isnan(x), xsimd::bitwise_cast<batch>(ibatch(0x7FC00000)), result);
+        return xsimd::bitwise_cast<batch>(xsimd::bitwise_cast<ibatch>(result) | sign);
     }
 };
 

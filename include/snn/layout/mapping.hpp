@@ -82,8 +82,8 @@ protected:
 
 inline std::string extents_text(std::int64_t time_steps, std::int64_t batch_size,
                                 std::int64_t features) {
-    return "[T, N, F] = [" + std::to_string(time_steps) + ", " + std::to_string(batch_size) +
-           ", " + std::to_string(features) + "]";
+    return "[T, N, F] = [" + std::to_string(time_steps) + ", " + std::to_string(batch_size) + ", " +
+           std::to_string(features) + "]";
 }
 
 }  // namespace detail
@@ -107,7 +107,8 @@ inline void check_extents(std::int64_t time_steps, std::int64_t batch_size, std:
     check_positive(features, "features");
 
     // Both the element count and the byte count must fit in ptrdiff_t.
-    const std::int64_t max_bytes = static_cast<std::int64_t>(std::numeric_limits<std::ptrdiff_t>::max());
+    const std::int64_t max_bytes =
+        static_cast<std::int64_t>(std::numeric_limits<std::ptrdiff_t>::max());
     const std::int64_t max_elements = max_bytes / static_cast<std::int64_t>(element_size);
     const bool fits = time_steps <= max_elements / batch_size &&
                       time_steps * batch_size <= max_elements / features;
@@ -130,7 +131,9 @@ struct time_major {
         }
 
         SNN_HOST_DEVICE constexpr std::int64_t stride(axis which) const {
-            return which == axis::time ? batch_size_ * features_ : which == axis::batch ? features_ : 1;
+            return which == axis::time    ? batch_size_ * features_
+                   : which == axis::batch ? features_
+                                          : 1;
         }
     };
 };
@@ -158,7 +161,9 @@ struct time_folded {
         }
 
         SNN_HOST_DEVICE constexpr std::int64_t stride(axis which) const {
-            return which == axis::time ? batch_size_ * features_ : which == axis::batch ? features_ : 1;
+            return which == axis::time    ? batch_size_ * features_
+                   : which == axis::batch ? features_
+                                          : 1;
         }
     };
 };
@@ -177,7 +182,9 @@ struct time_minor {
         }
 
         SNN_HOST_DEVICE constexpr std::int64_t stride(axis which) const {
-            return which == axis::time ? 1 : which == axis::batch ? features_ * time_steps_ : time_steps_;
+            return which == axis::time    ? 1
+                   : which == axis::batch ? features_ * time_steps_
+                                          : time_steps_;
         }
     };
 };
@@ -196,7 +203,9 @@ struct batch_major {
         }
 
         SNN_HOST_DEVICE constexpr std::int64_t stride(axis which) const {
-            return which == axis::time ? features_ : which == axis::batch ? time_steps_ * features_ : 1;
+            return which == axis::time    ? features_
+                   : which == axis::batch ? time_steps_ * features_
+                                          : 1;
         }
     };
 };

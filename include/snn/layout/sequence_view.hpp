@@ -52,7 +52,8 @@ public:
     /// Element at (t, n, f); time_folded views also accept (row, f). Unchecked, like mdspan.
     template <class... Indices>
     SNN_HOST_DEVICE Element& operator()(Indices... indices) const {
-        static_assert((std::is_integral_v<Indices> && ...), "sequence_view indices must be integers");
+        static_assert((std::is_integral_v<Indices> && ...),
+                      "sequence_view indices must be integers");
         return data_[mapping_(static_cast<index_type>(indices)...)];
     }
 
@@ -89,10 +90,11 @@ sequence_view<Element, time_major> unfold_time(const sequence_view<Element, time
                                                std::int64_t time_steps) {
     require(folded.data() != nullptr, "folded", "is an empty view (null data)");
     const std::int64_t rows = folded.mapping().rows();
-    require(time_steps > 0, "time_steps", "must be positive (got " + std::to_string(time_steps) + ")");
+    require(time_steps > 0, "time_steps",
+            "must be positive (got " + std::to_string(time_steps) + ")");
     require(rows % time_steps == 0, "time_steps",
-            std::to_string(time_steps) + " does not divide the folded extent T * N = " +
-                std::to_string(rows));
+            std::to_string(time_steps) +
+                " does not divide the folded extent T * N = " + std::to_string(rows));
     return sequence_view<Element, time_major>(
         folded.data(), time_major::mapping(time_steps, rows / time_steps, folded.features()));
 }
