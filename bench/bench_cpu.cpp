@@ -4,8 +4,9 @@
 // The kernels stream [T, N] tensors once per pass, so memory bandwidth, not arithmetic, is
 // what they should be limited by: every row reports the bytes the kernel has to move, the
 // resulting GB/s and that as a fraction of what a plain (threaded) memcpy achieves on buffers
-// of the same size. The neuron is SpikingJelly's LIFNode(tau=2, decay_input=True, v_reset=0,
-// v_threshold=1, surrogate ATan(alpha=2)) in float32, run through the run-time dispatch table
+// of the same size, timed alternately with the kernel so that both see the same machine load.
+// The neuron is SpikingJelly's LIFNode(tau=2, decay_input=True, v_reset=0, v_threshold=1,
+// surrogate ATan(alpha=2)) in float32, run through the run-time dispatch table
 // (cpu/dispatch.hpp) exactly as a program built with snn_add_simd_dispatch would.
 //
 //   snn-bench-cpu [--quick] [--threads K] [--csv FILE] [--isa LIST] [--neurons N] [--steps LIST]

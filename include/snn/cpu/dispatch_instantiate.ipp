@@ -78,20 +78,70 @@ snn::cpu::backward_args<Config> typed(const snn::cpu::erased_backward_args& e) {
     return a;
 }
 
+// Fast paths: SpikingJelly's usual float32 neurons (ATan surrogate, `>=` firing, IEEE
+// division, hard or soft reset without detach) run kernels whose every policy is static, so
+// the dynamic selection costs nothing in the inner loop. Same math, same bits.
+template <class Config>
+struct static_fast_path {
+    template <class Reset>
+    using with_reset = snn::neuron_config<typename Config::charge_policy, snn::fire::greater_equal, Reset, snn::surrogate::atan,
+                                          snn::division::true_division, typename Config::precision_policy>;
+    static constexpr bool enabled = std::is_same_v<typename Config::precision_policy, snn::precision::f32>;
+
+    /// Calls f.template operator()<StaticConfig>() and returns true when `p` selects a fast path.
+    template <class F>
+    static bool visit(const snn::neuron_params& p, F&& f) {
+        if constexpr (enabled) {
+            const snn::dynamic_choice& d = p.dynamic;
+            if (d.surrogate != snn::surrogate_kind::atan || d.fire != snn::fire_kind::greater_equal ||
+                d.division != snn::division_kind::true_division || d.detach_reset)
+                return false;
+            if (d.reset == snn::reset_kind::hard) { f.template operator()<with_reset<snn::reset::hard<false>>>(); return true; }
+            if (d.reset == snn::reset_kind::soft) { f.template operator()<with_reset<snn::reset::soft<false>>>(); return true; }
+        } else {
+            (void)p;
+            (void)f;
+        }
+        return false;
+    }
+};
+
+struct forward_inference_call {
+    const snn::neuron_params& p; const snn::cpu::erased_forward_args& e; const snn::cpu::execution& x;
+    template <class Config> void operator()() const {
+        if constexpr (is_scalar_isa) snn::cpu::forward_inference_scalar<Config>(p, typed<Config>(e), x);
+        else snn::cpu::forward_inference_simd<Config, isa_arch>(p, typed<Config>(e), x);
+    }
+};
+struct forward_training_call {
+    const snn::neuron_params& p; const snn::cpu::erased_forward_args& e; const snn::cpu::execution& x;
+    template <class Config> void operator()() const {
+        if constexpr (is_scalar_isa) snn::cpu::forward_training_scalar<Config>(p, typed<Config>(e), x);
+        else snn::cpu::forward_training_simd<Config, isa_arch>(p, typed<Config>(e), x);
+    }
+};
+struct backward_call {
+    const snn::neuron_params& p; const snn::cpu::erased_backward_args& e; const snn::cpu::execution& x;
+    template <class Config> void operator()() const {
+        if constexpr (is_scalar_isa) snn::cpu::backward_scalar<Config>(p, typed<Config>(e), x);
+        else snn::cpu::backward_simd<Config, isa_arch>(p, typed<Config>(e), x);
+    }
+};
+
 template <class Config>
 void forward_inference_entry(const snn::neuron_params& p, const snn::cpu::erased_forward_args& e, const snn::cpu::execution& x) {
-    if constexpr (is_scalar_isa) snn::cpu::forward_inference_scalar<Config>(p, typed<Config>(e), x);
-    else snn::cpu::forward_inference_simd<Config, isa_arch>(p, typed<Config>(e), x);
+    const forward_inference_call call{p, e, x};
+    if (!static_fast_path<Config>::visit(p, call)) call.template operator()<Config>();
 }
 template <class Config>
 void forward_training_entry(const snn::neuron_params& p, const snn::cpu::erased_forward_args& e, const snn::cpu::execution& x) {
-    if constexpr (is_scalar_isa) snn::cpu::forward_training_scalar<Config>(p, typed<Config>(e), x);
-    else snn::cpu::forward_training_simd<Config, isa_arch>(p, typed<Config>(e), x);
+    const forward_training_call call{p, e, x};
+    if (!static_fast_path<Config>::visit(p, call)) call.template operator()<Config>();
 }
 template <class Config>
 void backward_entry(const snn::neuron_params& p, const snn::cpu::erased_backward_args& e, const snn::cpu::execution& x) {
-    if constexpr (is_scalar_isa) snn::cpu::backward_scalar<Config>(p, typed<Config>(e), x);
-    else snn::cpu::backward_simd<Config, isa_arch>(p, typed<Config>(e), x);
+    const backward_call call{p, e, x};
+    if (!static_fast_path<Config>::visit(p, call)) call.template operator()<Config>();
 }
 
 template <class Precision, class Charge>

@@ -112,6 +112,44 @@ typename Config::compute_type initial_membrane(const typename Config::constants_
     return A::template constant<C>(k.v_rest);
 }
 
+template <class V, class = void>
+struct has_stream_store : std::false_type {};
+template <class V>
+struct has_stream_store<V, std::void_t<decltype(vec_ops<V>::can_stream)>> : std::bool_constant<vec_ops<V>::can_stream> {};
+
+/// Outputs bigger than the caches are written with non-temporal stores (SIMD lanes whose
+/// element type is the storage type); small ones stay in cache for whoever reads them next.
+template <class V, class Storage>
+bool stream_outputs(std::int64_t steps, std::int64_t neurons) {
+    if constexpr (has_stream_store<V>::value && std::is_same_v<typename vec_ops<V>::value_type, Storage>) {
+        return static_cast<double>(steps) * static_cast<double>(neurons) * sizeof(Storage) >= double(32u << 20);
+    } else {
+        (void)steps;
+        (void)neurons;
+        return false;
+    }
+}
+
+template <class V, class P>
+bool is_stream_aligned(const P* p) {
+    return reinterpret_cast<std::uintptr_t>(p) % sizeof(V) == 0;
+}
+
+template <class V, class P>
+SNN_ALWAYS_INLINE void store_output(P* p, const V& v, bool stream) {
+    if constexpr (has_stream_store<V>::value && std::is_same_v<typename vec_ops<V>::value_type, P>) {
+        if (stream) return vec_ops<V>::store_stream(p, v);
+    } else {
+        (void)stream;
+    }
+    vec_ops<V>::store(p, v);
+}
+
+template <class V>
+void stream_fence() {
+    if constexpr (has_stream_store<V>::value) vec_ops<V>::stream_fence();
+}
+
 /// The forward time loop over neurons [n_begin, n_end), `V` lanes at a time, scalar tail.
 template <class Config, class V, bool Training>
 void forward_range(const typename Config::constants_type& k, const forward_args<Config>& a, std::int64_t n_begin, std::int64_t n_end) {
@@ -121,6 +159,9 @@ void forward_range(const typename Config::constants_type& k, const forward_args<
     const std::int64_t N = a.neurons;
     alignas(64) C v_block[block_neurons];  // [B] membrane of the block
 
+    using S = typename Config::storage_type;
+    const bool stream = stream_outputs<V, S>(a.steps, a.neurons);
+
     for (std::int64_t b0 = n_begin; b0 < n_end; b0 += block_neurons) {
         const std::int64_t len = std::min(block_neurons, n_end - b0);
         const C v0 = initial_membrane<Config>(k);
@@ -128,15 +169,18 @@ void forward_range(const typename Config::constants_type& k, const forward_args<
 
         for (std::int64_t t = 0; t < a.steps; ++t) {
             const std::int64_t row = t * N + b0;
+            const bool stream_spike = stream && is_stream_aligned<V>(a.spike + row);
+            const bool stream_v = stream && a.v_seq && is_stream_aligned<V>(a.v_seq + row);
+            const bool stream_h = stream && Training && is_stream_aligned<V>(a.h_seq + row);
             std::int64_t i = 0;
             for (; i + width <= len; i += width) {
                 const V x = vec_ops<V>::load(a.x + row + i);
                 V v = vec_ops<V>::load(v_block + i);
                 V h;
                 const V s = step::forward(x, v, h, k);
-                vec_ops<V>::store(a.spike + row + i, s);
-                if (a.v_seq) vec_ops<V>::store(a.v_seq + row + i, v);
-                if constexpr (Training) vec_ops<V>::store(a.h_seq + row + i, h);
+                store_output<V>(a.spike + row + i, s, stream_spike);
+                if (a.v_seq) store_output<V>(a.v_seq + row + i, v, stream_v);
+                if constexpr (Training) store_output<V>(a.h_seq + row + i, h, stream_h);
                 vec_ops<V>::store(v_block + i, v);
             }
             for (; i < len; ++i) {
@@ -153,6 +197,7 @@ void forward_range(const typename Config::constants_type& k, const forward_args<
         if (a.v_last)
             for (std::int64_t i = 0; i < len; ++i) vec_ops<C>::store(a.v_last + b0 + i, v_block[i]);
     }
+    if (stream) stream_fence<V>();
 }
 
 /// Backward through time for one lane group (V) or one neuron (C); `gh_next` holds
@@ -165,7 +210,7 @@ struct backward_lanes {
     using Charge = typename Config::charge_policy;
 
     SNN_ALWAYS_INLINE static void run(const typename Config::constants_type& k, const backward_args<Config>& a, std::int64_t t,
-                                      std::int64_t n, C* gh_next_slot, double* grad_k_lanes) {
+                                      std::int64_t n, C* gh_next_slot, double* grad_k_lanes, bool stream_grad_x = false) {
         const std::int64_t idx = t * a.neurons + n;
         const V h = vec_ops<V>::load(a.h_seq + idx);
         const V gs = vec_ops<V>::load(a.grad_spike + idx);
@@ -180,7 +225,7 @@ struct backward_lanes {
             gv = a.grad_v_seq ? step::grad_v_total(vec_ops<V>::load(a.grad_v_seq + idx), gh_next, k) : step::grad_v_from_next(gh_next, k);
         }
         const V gh = step::grad_h(h, gv, gs, k);
-        vec_ops<V>::store(a.grad_x + idx, step::grad_x(gh, k));
+        store_output<V>(a.grad_x + idx, step::grad_x(gh, k), stream_grad_x);
         vec_ops<V>::store(gh_next_slot, gh);
         if constexpr (Charge::is_parametric) {
             V x = vec_ops<V>::broadcast(C(0));
@@ -204,14 +249,16 @@ double backward_range(const typename Config::constants_type& k, const backward_a
     constexpr std::int64_t width = vec_ops<V>::width;
     alignas(64) C gh_block[block_neurons];  // [B] dL/dH of the following step
     double grad_k = 0.0;
+    const bool stream = stream_outputs<V, typename Config::storage_type>(a.steps, a.neurons);
 
     for (std::int64_t b0 = n_begin; b0 < n_end; b0 += block_neurons) {
         const std::int64_t len = std::min(block_neurons, n_end - b0);
         double lanes_k[width > 0 ? width : 1] = {};
         double tail_k = 0.0;
         for (std::int64_t t = a.steps - 1; t >= 0; --t) {
+            const bool stream_gx = stream && is_stream_aligned<V>(a.grad_x + t * a.neurons + b0);
             std::int64_t i = 0;
-            for (; i + width <= len; i += width) backward_lanes<Config, V>::run(k, a, t, b0 + i, gh_block + i, lanes_k);
+            for (; i + width <= len; i += width) backward_lanes<Config, V>::run(k, a, t, b0 + i, gh_block + i, lanes_k, stream_gx);
             for (; i < len; ++i) backward_lanes<Config, C>::run(k, a, t, b0 + i, gh_block + i, &tail_k);
         }
         if (a.grad_v_init) {
@@ -224,6 +271,7 @@ double backward_range(const typename Config::constants_type& k, const backward_a
         for (std::int64_t l = 0; l < width; ++l) grad_k += lanes_k[l];
         grad_k += tail_k;
     }
+    if (stream) stream_fence<V>();
     return grad_k;
 }
 

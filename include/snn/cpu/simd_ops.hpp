@@ -64,6 +64,38 @@ struct vec_ops<xsimd::batch<T, Arch>> {
     SNN_ALWAYS_INLINE static batch load(const T* p) { return batch::load_unaligned(p); }
     SNN_ALWAYS_INLINE static void store(T* p, const batch& v) { v.store_unaligned(p); }
 
+    /// Non-temporal store of a whole register to `p`, which must be aligned to sizeof(batch).
+    /// Large outputs bypass the caches this way: no read-for-ownership of lines that are only
+    /// written, so writing costs one memory transfer instead of two.
+    SNN_ALWAYS_INLINE static void store_stream(T* p, const batch& v) {
+#if XSIMD_WITH_AVX512F
+        if constexpr (sizeof(batch) == 64) {
+            if constexpr (std::is_same_v<T, float>) return _mm512_stream_ps(p, v);
+            else return _mm512_stream_pd(p, v);
+        }
+#endif
+#if XSIMD_WITH_AVX
+        if constexpr (sizeof(batch) == 32) {
+            if constexpr (std::is_same_v<T, float>) return _mm256_stream_ps(p, v);
+            else return _mm256_stream_pd(p, v);
+        }
+#endif
+#if XSIMD_WITH_SSE2
+        if constexpr (sizeof(batch) == 16) {
+            if constexpr (std::is_same_v<T, float>) return _mm_stream_ps(p, v);
+            else return _mm_stream_pd(p, v);
+        }
+#endif
+        v.store_aligned(p);
+    }
+    static constexpr bool can_stream = XSIMD_WITH_SSE2 != 0;
+    /// Orders this thread's non-temporal stores before anything that follows.
+    SNN_ALWAYS_INLINE static void stream_fence() {
+#if XSIMD_WITH_SSE2
+        _mm_sfence();
+#endif
+    }
+
     /// binary16 -> float per lane (exact); the neuron kernels' binary16 paths are bound by
     /// rounding work, not by this widening.
     template <class U = T, class = std::enable_if_t<std::is_same_v<U, float>>>
