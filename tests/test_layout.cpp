@@ -313,7 +313,9 @@ TEST_CASE_TEMPLATE("named conversions match the layout mappings", Element, float
                    std::uint16_t, snn::binary16, std::uint8_t, std::int32_t, three_bytes) {
     using namespace snn::layout;
     for (const shape& s :
-         {shape{17, 5, 201}, shape{32, 64, 17}, shape{3, 1000, 1}, shape{16, 1, 4099}}) {
+         // The last two move whole F-rows of 64 KiB and more through the batch-major paths.
+         {shape{17, 5, 201}, shape{32, 64, 17}, shape{3, 1000, 1}, shape{16, 1, 4099},
+          shape{3, 4, 16384}, shape{2, 3, 20011}}) {
         CAPTURE(describe(s));
         const std::int64_t T = s.time_steps, N = s.batch_size, F = s.features;
         const auto major = random_elements<Element>(T * N * F, 7);  // [T, N, F]

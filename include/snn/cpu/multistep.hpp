@@ -69,9 +69,10 @@ struct backward_args {
 
 namespace detail {
 
-/// Neurons per block: 1024 floats per row segment keeps every stream long enough for the
-/// hardware prefetcher while the block's state (a few KiB) stays in L1.
-inline constexpr std::int64_t block_neurons = 1024;
+/// Neurons per block: 4096 (16 KiB of float32 per row segment) keeps every stream long enough
+/// for the hardware prefetcher (measured: 1024 reached 55-70% of memcpy, 4096 86-98%) while
+/// the block state (16-32 KiB) stays in L1/L2.
+inline constexpr std::int64_t block_neurons = 4096;
 
 inline void check_extents(std::int64_t steps, std::int64_t neurons) {
     require(steps > 0, "steps", "T must be > 0, got " + std::to_string(steps));

@@ -310,7 +310,8 @@ inline constexpr std::int64_t tile_rows = 1024;
 inline std::int64_t tile_columns(std::int64_t rows, std::int64_t entry_bytes,
                                  std::int64_t line_of_entries) {
     const std::int64_t tile_entries = std::max(tile_bytes / entry_bytes, line_of_entries);
-    const std::int64_t columns = tile_entries / std::min(rows, tile_rows);
+    const std::int64_t columns =
+        std::max<std::int64_t>(tile_entries / std::min(rows, tile_rows), 1);
     return (columns + line_of_entries - 1) / line_of_entries * line_of_entries;
 }
 
