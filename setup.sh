@@ -122,11 +122,29 @@ golden_check() {
         echo "${tool} was not built" >&2
         return 1
     fi
-    local backend
+    local backend isa
     for backend in scalar simd; do
         section "golden vectors: ${dir} --backend ${backend}"
         "$tool" "$dir" --backend "$backend"
     done
+    # Every compiled instruction set, not only the best one, and the sanitizer build too.
+    for isa in sse2 avx2 avx512; do
+        if "$tool" "$dir" --isa "$isa" > /tmp/snn-golden-$$.txt 2>&1; then
+            section "golden vectors: ${dir} --isa ${isa}"
+            tail -n 1 /tmp/snn-golden-$$.txt
+        elif grep -q "isa" /tmp/snn-golden-$$.txt && ! grep -q "failed" /tmp/snn-golden-$$.txt; then
+            echo "(--isa ${isa}: not available here)"
+        else
+            cat /tmp/snn-golden-$$.txt
+            rm -f /tmp/snn-golden-$$.txt
+            return 1
+        fi
+    done
+    rm -f /tmp/snn-golden-$$.txt
+    if [[ -x build/asan/tools/snn-golden ]]; then
+        section "golden vectors under ASan+UBSan: ${dir} --backend simd"
+        build/asan/tools/snn-golden "$dir" --backend simd
+    fi
 }
 
 [[ $# -eq 1 ]] || usage
