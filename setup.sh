@@ -158,7 +158,9 @@ case "$1" in
             echo "${example} was not built (is examples/fashion_mnist_lif.cpp there?)" >&2
             false
         fi
-        "$example"
+        mkdir -p build/demo
+        "$example" --out build/demo
+        echo "plot: build/demo/fashion_mnist_lif.svg"
         ;;
     test)
         install_dependencies
