@@ -14,33 +14,13 @@
 
 using namespace snn;
 
-namespace {
+#include "support/table_runs.hpp"
 
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
-std::vector<float> random_input(std::int64_t n, std::uint32_t seed, float lo = -0.5f, float hi = 1.5f) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(static_cast<std::size_t>(n));
-    for (auto& e : v) e = (rng() % 4 == 0) ? std::round(d(rng) * 4) / 4 : d(rng);  // quarter grid: exact threshold ties
-    return v;
-}
-
-bool rational(surrogate_kind k) {
-    switch (k) {
-        case surrogate_kind::sigmoid:
-        case surrogate_kind::piecewise_exp:
-        case surrogate_kind::erf:
-        case surrogate_kind::s2nn:
-        case surrogate_kind::q_pseudo_spike: return false;
-        default: return true;
-    }
-}
-
-}  // namespace
+using snn_test::rational;
+using snn_test::random_input;
+using snn_test::run_result;
+using snn_test::run_table;
+using snn_test::same_bits;
 
 TEST_CASE("LIF step matches hand-computed values") {
     using cfg = lif_neuron<precision::f32>;
@@ -164,61 +144,6 @@ TEST_CASE_TEMPLATE("a sequence split into chunks gives the bits of one call", Pr
     }
 }
 
-namespace {
-
-struct run_result {
-    std::vector<std::uint8_t> spike, v_seq, grad_x, grad_v0;
-    double grad_w = 0;
-};
-
-run_result run_table(const cpu::kernel_table& table, cpu::precision_id prec, cpu::charge_id ch, const neuron_params& p,
-                     std::int64_t T, std::int64_t N, int threads = 1) {
-    const auto sz = cpu::sizes_of(prec);
-    const std::size_t TN = static_cast<std::size_t>(T * N);
-    auto fill = [&](std::uint32_t seed, float lo, float hi) {
-        const auto f = random_input(T * N, seed, lo, hi);
-        std::vector<std::uint8_t> out(TN * sz.storage);
-        for (std::size_t i = 0; i < TN; ++i) {
-            if (sz.storage == 8) { const double d = f[i]; std::memcpy(&out[i * 8], &d, 8); }
-            else if (sz.storage == 4) std::memcpy(&out[i * 4], &f[i], 4);
-            else { const binary16 h(f[i]); std::memcpy(&out[i * 2], &h, 2); }
-        }
-        return out;
-    };
-    const auto x = fill(1, -0.5f, 1.5f), gs = fill(2, -1.0f, 1.0f), gv = fill(3, -1.0f, 1.0f);
-    run_result r;
-    r.spike.resize(TN * sz.storage);
-    r.v_seq.resize(TN * sz.storage);
-    r.grad_x.resize(TN * sz.storage);
-    r.grad_v0.resize(static_cast<std::size_t>(N) * sz.state);
-    std::vector<std::uint8_t> h(TN * sz.saved);
-    const auto& e = table.at(prec, ch);
-    cpu::erased_forward_args f;
-    f.steps = T;
-    f.neurons = N;
-    f.x = x.data();
-    f.spike = r.spike.data();
-    f.v_seq = r.v_seq.data();
-    f.h_seq = h.data();
-    cpu::execution exec;
-    exec.threads = threads;
-    e.forward_training(p, f, exec);
-    cpu::erased_backward_args b;
-    b.steps = T;
-    b.neurons = N;
-    b.grad_spike = gs.data();
-    b.grad_v_seq = gv.data();
-    b.h_seq = h.data();
-    b.x = x.data();
-    b.v_seq = r.v_seq.data();
-    b.grad_x = r.grad_x.data();
-    b.grad_v_init = r.grad_v0.data();
-    b.grad_w = &r.grad_w;
-    e.backward(p, b, exec);
-    return r;
-}
-
-}  // namespace
 
 TEST_CASE("scalar and every compiled SIMD instruction set give the same bits") {
     std::size_t count = 0;

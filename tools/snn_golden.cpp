@@ -30,6 +30,9 @@
 #include "snn/core/binary16.hpp"
 #include "snn/core/error.hpp"
 #include "snn/cpu/dispatch.hpp"
+#if SNN_GOLDEN_HAS_CUDA
+#include "snn/cuda/staged_table.hpp"
+#endif
 #include "snn/io/npy.hpp"
 #include "snn/neuron/params.hpp"
 
@@ -773,8 +776,15 @@ const snn::cpu::kernel_table& select_kernels(const options& o) {
                 throw usage_error("--isa", e.what());
             }
         case backend_kind::cuda:
-            // The CUDA kernels do not exist yet; a CUDA build will register its runner here.
-            throw usage_error("--backend", "this build has no CUDA backend");
+#if SNN_GOLDEN_HAS_CUDA
+            try {
+                return snn::cuda::staged_kernel_table();
+            } catch (const snn::io_error& e) {
+                throw usage_error("--backend", e.what());
+            }
+#else
+            throw usage_error("--backend", "this build has no CUDA backend (configure with SNN_ENABLE_CUDA on a machine with nvcc)");
+#endif
     }
     throw usage_error("--backend", "unknown");
 }

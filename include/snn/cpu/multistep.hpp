@@ -22,6 +22,7 @@
 #include "snn/core/error.hpp"
 #include "snn/cpu/parallel.hpp"
 #include "snn/cpu/simd_ops.hpp"
+#include "snn/neuron/multistep_args.hpp"
 #include "snn/neuron/neuron.hpp"
 
 namespace snn {
@@ -29,43 +30,9 @@ namespace cpu {
 
 enum class backend { scalar, simd };
 
-/// Forward arguments. Pointers to `[T, N]` buffers are row-major, time first.
-template <class Config>
-struct forward_args {
-    using storage_type = typename Config::storage_type;
-    using state_type = typename Config::state_type;
-    using saved_type = typename Config::saved_type;
-
-    std::int64_t steps = 0;                 ///< T
-    std::int64_t neurons = 0;               ///< N (product of the non-time dimensions)
-    const storage_type* x = nullptr;        ///< [T, N] input current
-    const state_type* v_init = nullptr;     ///< [N] membrane before step 0; nullptr: v_reset (hard/none) or 0 (soft)
-    storage_type* spike = nullptr;          ///< [T, N] output spikes (0 or 1)
-    storage_type* v_seq = nullptr;          ///< [T, N] membrane after reset, optional (required for PLIF training)
-    state_type* v_last = nullptr;           ///< [N] membrane after the last step, optional
-    saved_type* h_seq = nullptr;            ///< [T, N] pre-spike membrane, written by forward_training only
-};
-
-/// Backward arguments for loss L with dL/dspike = grad_spike and dL/dv_seq = grad_v_seq.
-template <class Config>
-struct backward_args {
-    using storage_type = typename Config::storage_type;
-    using state_type = typename Config::state_type;
-    using saved_type = typename Config::saved_type;
-
-    std::int64_t steps = 0;
-    std::int64_t neurons = 0;
-    const storage_type* grad_spike = nullptr;  ///< [T, N] required
-    const storage_type* grad_v_seq = nullptr;  ///< [T, N] optional (nullptr: v_seq not used by the loss)
-    const state_type* grad_v_last = nullptr;   ///< [N] optional: dL/dv_last from a following chunk
-    const saved_type* h_seq = nullptr;         ///< [T, N] from forward_training, required
-    const storage_type* x = nullptr;           ///< [T, N] PLIF only (the forward input)
-    const storage_type* v_seq = nullptr;       ///< [T, N] PLIF only (from forward_training)
-    const state_type* v_init = nullptr;        ///< [N] PLIF only; same as given to forward
-    storage_type* grad_x = nullptr;            ///< [T, N] output, required
-    state_type* grad_v_init = nullptr;         ///< [N] output, optional
-    double* grad_w = nullptr;                  ///< PLIF: dL/dw (scalar), optional
-};
+// The argument structs are shared with the CUDA backend (neuron/multistep_args.hpp).
+using snn::backward_args;
+using snn::forward_args;
 
 namespace detail {
 
@@ -73,36 +40,6 @@ namespace detail {
 /// for the hardware prefetcher (measured: 1024 reached 55-70% of memcpy, 4096 86-98%) while
 /// the block state (16-32 KiB) stays in L1/L2.
 inline constexpr std::int64_t block_neurons = 4096;
-
-inline void check_extents(std::int64_t steps, std::int64_t neurons) {
-    require(steps > 0, "steps", "T must be > 0, got " + std::to_string(steps));
-    require(neurons > 0, "neurons", "N must be > 0, got " + std::to_string(neurons));
-    require(steps <= std::numeric_limits<std::int64_t>::max() / neurons, "neurons", "T * N overflows a 64-bit index");
-}
-
-template <class Config>
-void check_forward(const forward_args<Config>& a, bool training) {
-    check_extents(a.steps, a.neurons);
-    require(a.x != nullptr, "x", "null pointer");
-    require(a.spike != nullptr, "spike", "null pointer");
-    if (training) {
-        require(a.h_seq != nullptr, "h_seq", "forward_training needs the h_seq buffer backward reads");
-        if constexpr (Config::charge_policy::is_parametric)
-            require(a.v_seq != nullptr, "v_seq", "PLIF training needs v_seq (its backward reads it)");
-    }
-}
-
-template <class Config>
-void check_backward(const backward_args<Config>& a) {
-    check_extents(a.steps, a.neurons);
-    require(a.grad_spike != nullptr, "grad_spike", "null pointer");
-    require(a.h_seq != nullptr, "h_seq", "null pointer (pass the buffer forward_training filled)");
-    require(a.grad_x != nullptr, "grad_x", "null pointer");
-    if constexpr (Config::charge_policy::is_parametric) {
-        require(a.v_seq != nullptr, "v_seq", "PLIF backward needs v_seq from forward_training");
-        if constexpr (Config::charge_policy::decay_input) require(a.x != nullptr, "x", "PLIF backward needs the input x");
-    }
-}
 
 /// Initial membrane when the caller gives none: SpikingJelly's v_reset (0 for soft reset),
 /// as a value of the neuron's dtype.
@@ -280,7 +217,7 @@ double backward_range(const typename Config::constants_type& k, const backward_a
 /// order so the result does not depend on the thread count.
 template <class Config, class V, bool Training>
 void run_forward(const neuron_params& params, const forward_args<Config>& a, const execution& exec) {
-    check_forward(a, Training);
+    snn::detail::check_forward(a, Training);
     const auto k = prepare_constants<Config>(params);
     const std::int64_t blocks = (a.neurons + block_neurons - 1) / block_neurons;
     // ~64K elements per thread at least, so tiny problems do not pay for thread start-up.
@@ -292,7 +229,7 @@ void run_forward(const neuron_params& params, const forward_args<Config>& a, con
 
 template <class Config, class V>
 void run_backward(const neuron_params& params, const backward_args<Config>& a, const execution& exec) {
-    check_backward(a);
+    snn::detail::check_backward(a);
     const auto k = prepare_constants<Config>(params);
     const std::int64_t blocks = (a.neurons + block_neurons - 1) / block_neurons;
     std::vector<double> partial(static_cast<std::size_t>(blocks), 0.0);

@@ -12,6 +12,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "snn/core/bfloat16.hpp"
 #include "snn/core/binary16.hpp"
 #include "snn/neuron/vec_ops.hpp"
 
@@ -109,6 +110,19 @@ struct vec_ops<xsimd::batch<T, Arch>> {
         alignas(64) float lanes[batch::size];
         v.store_aligned(lanes);
         for (std::size_t i = 0; i < batch::size; ++i) p[i] = binary16(lanes[i]);
+    }
+
+    template <class U = T, class = std::enable_if_t<std::is_same_v<U, float>>>
+    SNN_ALWAYS_INLINE static batch load(const bfloat16* p) {
+        alignas(64) float lanes[batch::size];
+        for (std::size_t i = 0; i < batch::size; ++i) lanes[i] = p[i].to_float();
+        return batch::load_aligned(lanes);
+    }
+    template <class U = T, class = std::enable_if_t<std::is_same_v<U, float>>>
+    SNN_ALWAYS_INLINE static void store(bfloat16* p, const batch& v) {
+        alignas(64) float lanes[batch::size];
+        v.store_aligned(lanes);
+        for (std::size_t i = 0; i < batch::size; ++i) p[i] = bfloat16(lanes[i]);
     }
 
     /// Nearest binary16 value (ties to even) of every lane, as floats; same bits as the scalar

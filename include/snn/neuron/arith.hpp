@@ -9,6 +9,8 @@
 /// the right; `rsub_s(c, a)` is `c - a`; `s_div(c, a)` is `c / a`, which torch evaluates as
 /// `reciprocal(a) * c` (two roundings).
 
+#include <type_traits>
+
 #include "snn/config.hpp"
 #include "snn/core/binary16.hpp"
 #include "snn/neuron/vec_ops.hpp"
@@ -16,37 +18,80 @@
 namespace snn {
 namespace arith {
 
+namespace detail {
+
+/// Correctly rounded +, -, *, / that a compiler may not fuse into a multiply-add. On the host,
+/// -ffp-contract=off (set by the snn::snn target) guarantees that for plain operators; CUDA
+/// contracts by default (--fmad=true), so device code uses the _rn intrinsics, which nvcc never
+/// contracts. `Contract` = true gives plain operators everywhere (the fast, FMA-allowed mode).
+template <bool Contract>
+struct ieee {
+    template <class V> SNN_HOST_DEVICE static V add(V a, V b) {
+#if SNN_IS_DEVICE_CODE
+        if constexpr (!Contract && std::is_same_v<V, float>) return __fadd_rn(a, b);
+        if constexpr (!Contract && std::is_same_v<V, double>) return __dadd_rn(a, b);
+#endif
+        return a + b;
+    }
+    template <class V> SNN_HOST_DEVICE static V sub(V a, V b) {
+#if SNN_IS_DEVICE_CODE
+        if constexpr (!Contract && std::is_same_v<V, float>) return __fsub_rn(a, b);
+        if constexpr (!Contract && std::is_same_v<V, double>) return __dsub_rn(a, b);
+#endif
+        return a - b;
+    }
+    template <class V> SNN_HOST_DEVICE static V mul(V a, V b) {
+#if SNN_IS_DEVICE_CODE
+        if constexpr (!Contract && std::is_same_v<V, float>) return __fmul_rn(a, b);
+        if constexpr (!Contract && std::is_same_v<V, double>) return __dmul_rn(a, b);
+#endif
+        return a * b;
+    }
+    template <class V> SNN_HOST_DEVICE static V div(V a, V b) {
+#if SNN_IS_DEVICE_CODE
+        if constexpr (std::is_same_v<V, float>) return __fdiv_rn(a, b);
+        if constexpr (std::is_same_v<V, double>) return __ddiv_rn(a, b);
+#endif
+        return a / b;
+    }
+};
+
+}  // namespace detail
+
 /// IEEE arithmetic in `Real` (float or double): every operation rounds once to `Real`, scalars
-/// are rounded to `Real` once. This is torch's float32/float64 tensor arithmetic.
-template <class Real>
+/// are rounded to `Real` once. This is torch's float32/float64 tensor arithmetic. With
+/// `Contract` the compiler may fuse a*b + c (CUDA's default; faster, not bit-exact).
+template <class Real, bool Contract = false>
 struct native {
     using real_type = Real;
     using scalar_type = Real;
     static constexpr bool emulates_binary16 = false;
+    static constexpr bool allows_contraction = Contract;
+    using op = detail::ieee<Contract>;
 
     template <class V> SNN_HOST_DEVICE static V constant(scalar_type c) { return vec_ops<V>::broadcast(c); }
 
-    template <class V> SNN_HOST_DEVICE static V add(V a, V b) { return a + b; }
-    template <class V> SNN_HOST_DEVICE static V sub(V a, V b) { return a - b; }
-    template <class V> SNN_HOST_DEVICE static V mul(V a, V b) { return a * b; }
-    template <class V> SNN_HOST_DEVICE static V div(V a, V b) { return a / b; }
+    template <class V> SNN_HOST_DEVICE static V add(V a, V b) { return op::add(a, b); }
+    template <class V> SNN_HOST_DEVICE static V sub(V a, V b) { return op::sub(a, b); }
+    template <class V> SNN_HOST_DEVICE static V mul(V a, V b) { return op::mul(a, b); }
+    template <class V> SNN_HOST_DEVICE static V div(V a, V b) { return op::div(a, b); }
     template <class V> SNN_HOST_DEVICE static V neg(V a) { return -a; }
     template <class V> SNN_HOST_DEVICE static V abs(V a) { return vec_ops<V>::abs(a); }
-    template <class V> SNN_HOST_DEVICE static V recip(V a) { return constant<V>(Real(1)) / a; }
+    template <class V> SNN_HOST_DEVICE static V recip(V a) { return op::div(constant<V>(Real(1)), a); }
     template <class V> SNN_HOST_DEVICE static V fma(V a, V b, V c) { return vec_ops<V>::fma(a, b, c); }
 
-    template <class V> SNN_HOST_DEVICE static V add_s(V a, scalar_type c) { return a + constant<V>(c); }
-    template <class V> SNN_HOST_DEVICE static V sub_s(V a, scalar_type c) { return a - constant<V>(c); }
-    template <class V> SNN_HOST_DEVICE static V mul_s(V a, scalar_type c) { return a * constant<V>(c); }
-    template <class V> SNN_HOST_DEVICE static V div_s(V a, scalar_type c) { return a / constant<V>(c); }
-    template <class V> SNN_HOST_DEVICE static V rsub_s(scalar_type c, V a) { return constant<V>(c) - a; }
+    template <class V> SNN_HOST_DEVICE static V add_s(V a, scalar_type c) { return op::add(a, constant<V>(c)); }
+    template <class V> SNN_HOST_DEVICE static V sub_s(V a, scalar_type c) { return op::sub(a, constant<V>(c)); }
+    template <class V> SNN_HOST_DEVICE static V mul_s(V a, scalar_type c) { return op::mul(a, constant<V>(c)); }
+    template <class V> SNN_HOST_DEVICE static V div_s(V a, scalar_type c) { return op::div(a, constant<V>(c)); }
+    template <class V> SNN_HOST_DEVICE static V rsub_s(scalar_type c, V a) { return op::sub(constant<V>(c), a); }
     template <class V> SNN_HOST_DEVICE static V s_div(scalar_type c, V a) { return mul_s(recip(a), c); }
 
     template <class V> SNN_HOST_DEVICE static V exp(V a) { return vec_ops<V>::exp(a); }
     template <class V> SNN_HOST_DEVICE static V pow_s(V a, scalar_type c) { return vec_ops<V>::pow(a, constant<V>(c)); }
     /// torch: 1 / (1 + exp(-a))
     template <class V> SNN_HOST_DEVICE static V sigmoid(V a) {
-        return constant<V>(Real(1)) / (constant<V>(Real(1)) + vec_ops<V>::exp(-a));
+        return op::div(constant<V>(Real(1)), op::add(constant<V>(Real(1)), vec_ops<V>::exp(-a)));
     }
 
     template <class V> SNN_HOST_DEVICE static auto ge_s(V a, scalar_type c) { return a >= constant<V>(c); }
@@ -77,6 +122,8 @@ struct binary16_emulated {
     using scalar_type = float;
     using scalar_rule = ScalarRule;
     static constexpr bool emulates_binary16 = true;
+    static constexpr bool allows_contraction = false;
+    using op = detail::ieee<false>;
 
     template <class V> SNN_HOST_DEVICE static V round(V a) { return vec_ops<V>::round_binary16(a); }
     SNN_HOST_DEVICE static float additive(float c) {
@@ -86,24 +133,24 @@ struct binary16_emulated {
     /// A scalar converted to the tensor dtype (masked_fill, ones_like...): rounded to binary16.
     template <class V> SNN_HOST_DEVICE static V constant(scalar_type c) { return vec_ops<V>::broadcast(round_to_binary16(c)); }
 
-    template <class V> SNN_HOST_DEVICE static V add(V a, V b) { return round(a + b); }
-    template <class V> SNN_HOST_DEVICE static V sub(V a, V b) { return round(a - b); }
-    template <class V> SNN_HOST_DEVICE static V mul(V a, V b) { return round(a * b); }
-    template <class V> SNN_HOST_DEVICE static V div(V a, V b) { return round(a / b); }
+    template <class V> SNN_HOST_DEVICE static V add(V a, V b) { return round(op::add(a, b)); }
+    template <class V> SNN_HOST_DEVICE static V sub(V a, V b) { return round(op::sub(a, b)); }
+    template <class V> SNN_HOST_DEVICE static V mul(V a, V b) { return round(op::mul(a, b)); }
+    template <class V> SNN_HOST_DEVICE static V div(V a, V b) { return round(op::div(a, b)); }
     template <class V> SNN_HOST_DEVICE static V neg(V a) { return -a; }
     template <class V> SNN_HOST_DEVICE static V abs(V a) { return vec_ops<V>::abs(a); }
-    template <class V> SNN_HOST_DEVICE static V recip(V a) { return round(vec_ops<V>::broadcast(1.0f) / a); }
+    template <class V> SNN_HOST_DEVICE static V recip(V a) { return round(op::div(vec_ops<V>::broadcast(1.0f), a)); }
     template <class V> SNN_HOST_DEVICE static V fma(V a, V b, V c) { return round(vec_ops<V>::fma(a, b, c)); }
 
-    template <class V> SNN_HOST_DEVICE static V add_s(V a, scalar_type c) { return round(a + vec_ops<V>::broadcast(additive(c))); }
-    template <class V> SNN_HOST_DEVICE static V sub_s(V a, scalar_type c) { return round(a - vec_ops<V>::broadcast(additive(c))); }
-    template <class V> SNN_HOST_DEVICE static V rsub_s(scalar_type c, V a) { return round(vec_ops<V>::broadcast(additive(c)) - a); }
-    template <class V> SNN_HOST_DEVICE static V mul_s(V a, scalar_type c) { return round(a * vec_ops<V>::broadcast(c)); }
+    template <class V> SNN_HOST_DEVICE static V add_s(V a, scalar_type c) { return round(op::add(a, vec_ops<V>::broadcast(additive(c)))); }
+    template <class V> SNN_HOST_DEVICE static V sub_s(V a, scalar_type c) { return round(op::sub(a, vec_ops<V>::broadcast(additive(c)))); }
+    template <class V> SNN_HOST_DEVICE static V rsub_s(scalar_type c, V a) { return round(op::sub(vec_ops<V>::broadcast(additive(c)), a)); }
+    template <class V> SNN_HOST_DEVICE static V mul_s(V a, scalar_type c) { return round(op::mul(a, vec_ops<V>::broadcast(c))); }
     template <class V> SNN_HOST_DEVICE static V div_s(V a, scalar_type c) {
         if constexpr (ScalarRule::divides_by_reciprocal) {
-            return round(a * vec_ops<V>::broadcast(1.0f / c));
+            return round(op::mul(a, vec_ops<V>::broadcast(1.0f / c)));
         } else {
-            return round(a / vec_ops<V>::broadcast(c));
+            return round(op::div(a, vec_ops<V>::broadcast(c)));
         }
     }
     template <class V> SNN_HOST_DEVICE static V s_div(scalar_type c, V a) { return mul_s(recip(a), c); }
@@ -112,7 +159,7 @@ struct binary16_emulated {
     template <class V> SNN_HOST_DEVICE static V pow_s(V a, scalar_type c) { return round(vec_ops<V>::pow(a, vec_ops<V>::broadcast(c))); }
     template <class V> SNN_HOST_DEVICE static V sigmoid(V a) {
         const V one = vec_ops<V>::broadcast(1.0f);
-        return round(one / (one + vec_ops<V>::exp(-a)));
+        return round(op::div(one, op::add(one, vec_ops<V>::exp(-a))));
     }
 
     template <class V> SNN_HOST_DEVICE static auto ge_s(V a, scalar_type c) { return a >= vec_ops<V>::broadcast(round_to_binary16(c)); }

@@ -9,6 +9,7 @@
 /// State and saved values keep full compute precision, so splitting a sequence into chunks
 /// (v_last of one call as v_init of the next) gives the same bits as one call.
 
+#include "snn/core/bfloat16.hpp"
 #include "snn/core/binary16.hpp"
 #include "snn/neuron/arith.hpp"
 
@@ -35,6 +36,17 @@ struct f32 {
     static constexpr const char* name = "float32";
 };
 
+/// float32 with contraction allowed: on CUDA (and on the host when compiled without
+/// -ffp-contract=off) a*b + c may become one fused multiply-add. Faster, not bit-exact.
+struct f32_fast {
+    using storage_type = float;
+    using state_type = float;
+    using saved_type = float;
+    using compute_type = float;
+    using arith = snn::arith::native<float, true>;
+    static constexpr const char* name = "float32-fast";
+};
+
 /// binary16 storage with float32 compute: halves memory traffic; the state and the saved
 /// pre-spike membrane stay float32 so nothing is rounded inside the time loop.
 struct f16_storage {
@@ -44,6 +56,16 @@ struct f16_storage {
     using compute_type = float;
     using arith = snn::arith::native<float>;
     static constexpr const char* name = "float16-storage";
+};
+
+/// bfloat16 storage with float32 compute (state and saved membrane float32).
+struct bf16_storage {
+    using storage_type = bfloat16;
+    using state_type = float;
+    using saved_type = float;
+    using compute_type = float;
+    using arith = snn::arith::native<float>;
+    static constexpr const char* name = "bfloat16-storage";
 };
 
 /// Every operation rounded to binary16, as torch computes a `.half()` module; `ScalarRule`

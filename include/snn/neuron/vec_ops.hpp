@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "snn/config.hpp"
+#include "snn/core/bfloat16.hpp"
 #include "snn/core/binary16.hpp"
 
 namespace snn {
@@ -52,6 +53,8 @@ struct vec_ops<float> : detail::scalar_vec_ops<float> {
     SNN_HOST_DEVICE static float load(const binary16* p) { return p->to_float(); }
     /// Rounds to nearest even; exact when the value is already a binary16 value.
     SNN_HOST_DEVICE static void store(binary16* p, float v) { *p = binary16(v); }
+    SNN_HOST_DEVICE static float load(const bfloat16* p) { return p->to_float(); }
+    SNN_HOST_DEVICE static void store(bfloat16* p, float v) { *p = bfloat16(v); }
     /// float state kept in a float buffer (half storage with float compute).
     SNN_HOST_DEVICE static float load_state(const float* p) { return *p; }
 };

@@ -1,0 +1,187 @@
+// Device-pointer scenarios for the CUDA tests (kept in a .cu; the doctest cases are in
+// test_cuda.cpp): 64-bit indexing beyond 2^31 elements, deterministic PLIF grad_w, CUDA graph
+// capture, workspace checking.
+#include "cuda_test_helpers.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <cuda_runtime.h>
+
+#include <snn/cuda/multistep.cuh>
+
+namespace {
+
+void check(cudaError_t e, const char* what) {
+    if (e != cudaSuccess) throw snn::io_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+template <class T>
+struct device_array {
+    T* ptr = nullptr;
+    explicit device_array(std::size_t n) { check(cudaMalloc(&ptr, n * sizeof(T)), "cudaMalloc"); }
+    ~device_array() { cudaFree(ptr); }
+    device_array(const device_array&) = delete;
+    device_array& operator=(const device_array&) = delete;
+};
+
+__global__ void fill_pattern(float* x, std::int64_t count, std::int64_t neurons) {
+    for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+         i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+        const std::int64_t n = i % neurons;
+        x[i] = 0.25f + 0.125f * static_cast<float>(n % 7);  // per-neuron constant current
+    }
+}
+
+using lif = snn::lif_neuron<snn::precision::f32>;
+using plif = snn::plif_neuron<snn::precision::f32>;
+
+}  // namespace
+
+namespace snn_cuda_test {
+
+bool device_present() {
+    int count = 0;
+    return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+std::string big_index_forward(std::int64_t steps, std::int64_t neurons) {
+    const std::int64_t count = steps * neurons;
+    device_array<float> x(static_cast<std::size_t>(count)), spike(static_cast<std::size_t>(count)), v_last(static_cast<std::size_t>(neurons));
+    fill_pattern<<<4096, 256>>>(x.ptr, count, neurons);
+    check(cudaGetLastError(), "fill");
+    snn::neuron_params p;
+    snn::forward_args<lif> a;
+    a.steps = steps;
+    a.neurons = neurons;
+    a.x = x.ptr;
+    a.spike = spike.ptr;
+    a.v_last = v_last.ptr;
+    check(snn::cuda::forward_inference<lif>(p, a, nullptr), "forward_inference");
+    check(cudaDeviceSynchronize(), "sync");
+    // Reference for the last 7 neurons on the CPU (the pattern repeats every 7 neurons).
+    std::vector<float> last_row(7), gpu_v(7);
+    check(cudaMemcpy(last_row.data(), spike.ptr + (count - 7), 7 * sizeof(float), cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(gpu_v.data(), v_last.ptr + (neurons - 7), 7 * sizeof(float), cudaMemcpyDeviceToHost), "copy");
+    for (int j = 0; j < 7; ++j) {
+        const std::int64_t n = neurons - 7 + j;
+        const float xv = 0.25f + 0.125f * static_cast<float>(n % 7);
+        float v = 0.0f, s = 0.0f;
+        for (std::int64_t t = 0; t < steps; ++t) {
+            const float h = v + (xv - (v - 0.0f)) / 2.0f;
+            s = (h - 1.0f >= 0.0f) ? 1.0f : 0.0f;
+            v = s * 0.0f + (1.0f - s) * h;
+        }
+        if (s != last_row[static_cast<std::size_t>(j)] || std::memcmp(&v, &gpu_v[static_cast<std::size_t>(j)], sizeof v) != 0)
+            return "neuron " + std::to_string(n) + ": spike " + std::to_string(last_row[static_cast<std::size_t>(j)]) + " (expected " +
+                   std::to_string(s) + "), v_last " + std::to_string(gpu_v[static_cast<std::size_t>(j)]) + " (expected " + std::to_string(v) + ")";
+    }
+    return "";
+}
+
+std::vector<double> plif_grad_w_runs(int runs, std::int64_t steps, std::int64_t neurons) {
+    const std::size_t tn = static_cast<std::size_t>(steps * neurons);
+    std::vector<float> host(tn);
+    for (std::size_t i = 0; i < tn; ++i) host[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.0f - 0.3f;
+    device_array<float> x(tn), spike(tn), v_seq(tn), h(tn), gs(tn), gx(tn);
+    device_array<double> grad_w(1);
+    check(cudaMemcpy(x.ptr, host.data(), tn * sizeof(float), cudaMemcpyHostToDevice), "copy");
+    check(cudaMemcpy(gs.ptr, host.data(), tn * sizeof(float), cudaMemcpyHostToDevice), "copy");
+    snn::neuron_params p;
+    p.w = 0.3;
+    snn::forward_args<plif> f;
+    f.steps = steps;
+    f.neurons = neurons;
+    f.x = x.ptr;
+    f.spike = spike.ptr;
+    f.v_seq = v_seq.ptr;
+    f.h_seq = h.ptr;
+    check(snn::cuda::forward_training<plif>(p, f, nullptr), "forward_training");
+    snn::backward_args<plif> b;
+    b.steps = steps;
+    b.neurons = neurons;
+    b.grad_spike = gs.ptr;
+    b.h_seq = h.ptr;
+    b.x = x.ptr;
+    b.v_seq = v_seq.ptr;
+    b.grad_x = gx.ptr;
+    b.grad_w = grad_w.ptr;
+    const std::size_t bytes = snn::cuda::backward_workspace_bytes(b);
+    device_array<unsigned char> workspace(bytes);
+    std::vector<double> out;
+    for (int r = 0; r < runs; ++r) {
+        check(snn::cuda::backward<plif>(p, b, workspace.ptr, bytes, nullptr), "backward");
+        double w = 0;
+        check(cudaMemcpy(&w, grad_w.ptr, sizeof w, cudaMemcpyDeviceToHost), "copy");
+        out.push_back(w);
+    }
+    return out;
+}
+
+std::string graph_capture_matches_direct(std::int64_t steps, std::int64_t neurons) {
+    const std::size_t tn = static_cast<std::size_t>(steps * neurons);
+    std::vector<float> host(tn);
+    for (std::size_t i = 0; i < tn; ++i) host[i] = static_cast<float>((i * 40503u) % 997) / 400.0f;
+    device_array<float> x(tn), spike(tn), h(tn), gx(tn), spike2(tn), gx2(tn);
+    check(cudaMemcpy(x.ptr, host.data(), tn * sizeof(float), cudaMemcpyHostToDevice), "copy");
+    snn::neuron_params p;
+    snn::forward_args<lif> f;
+    f.steps = steps;
+    f.neurons = neurons;
+    f.x = x.ptr;
+    f.spike = spike.ptr;
+    f.h_seq = h.ptr;
+    snn::backward_args<lif> b;
+    b.steps = steps;
+    b.neurons = neurons;
+    b.grad_spike = x.ptr;
+    b.h_seq = h.ptr;
+    b.grad_x = gx.ptr;
+    check(snn::cuda::forward_training<lif>(p, f, nullptr), "forward");
+    check(snn::cuda::backward<lif>(p, b, nullptr, 0, nullptr), "backward");
+    check(cudaDeviceSynchronize(), "sync");
+
+    cudaStream_t stream;
+    check(cudaStreamCreate(&stream), "stream");
+    f.spike = spike2.ptr;
+    b.grad_x = gx2.ptr;
+    cudaGraph_t graph;
+    check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), "begin capture");
+    check(snn::cuda::forward_training<lif>(p, f, stream), "forward (captured)");
+    check(snn::cuda::backward<lif>(p, b, nullptr, 0, stream), "backward (captured)");
+    check(cudaStreamEndCapture(stream, &graph), "end capture");
+    cudaGraphExec_t exec;
+    check(cudaGraphInstantiate(&exec, graph, 0), "instantiate");
+    check(cudaGraphLaunch(exec, stream), "launch");
+    check(cudaStreamSynchronize(stream), "sync");
+    std::vector<float> a(tn), c(tn);
+    check(cudaMemcpy(a.data(), spike.ptr, tn * 4, cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(c.data(), spike2.ptr, tn * 4, cudaMemcpyDeviceToHost), "copy");
+    std::string result = std::memcmp(a.data(), c.data(), tn * 4) == 0 ? "" : "spikes differ";
+    check(cudaMemcpy(a.data(), gx.ptr, tn * 4, cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(c.data(), gx2.ptr, tn * 4, cudaMemcpyDeviceToHost), "copy");
+    if (std::memcmp(a.data(), c.data(), tn * 4) != 0) result += " grad_x differs";
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cudaStreamDestroy(stream);
+    return result;
+}
+
+void backward_with_small_workspace() {
+    snn::backward_args<plif> b;
+    b.steps = 2;
+    b.neurons = 1000;
+    static float dummy[2000];
+    double grad_w = 0;
+    b.grad_spike = dummy;
+    b.h_seq = dummy;
+    b.x = dummy;
+    b.v_seq = dummy;
+    b.grad_x = dummy;
+    b.grad_w = &grad_w;
+    snn::neuron_params p;
+    (void)snn::cuda::backward<plif>(p, b, nullptr, 8, nullptr);  // throws before any launch
+}
+
+}  // namespace snn_cuda_test

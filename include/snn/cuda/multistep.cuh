@@ -1,0 +1,191 @@
+#pragma once
+/// \file
+/// Fused multi-step neuron kernels on CUDA: the whole time loop in one kernel, one thread per
+/// neuron, forward for inference, forward for training and backward through time, from the
+/// same per-step code as the CPU (neuron/neuron.hpp).
+///
+/// API in CUB's manner: explicit stream, no allocation and no synchronisation inside, scratch
+/// memory through a workspace-size query (PLIF's grad_w), CUDA errors returned, bad arguments
+/// thrown as `snn::invalid_argument` before anything is launched. All pointers are device
+/// pointers. Capturable in CUDA graphs.
+///
+/// Reference precisions (f32, f64, binary16 emulation, f16/bf16 storage) use correctly rounded
+/// _rn operations that nvcc never contracts: results equal the CPU scalar reference bit for bit
+/// (forward; backward with rational surrogates). `precision::f32_fast` lets nvcc fuse.
+
+#include <cstddef>
+#include <cstdint>
+
+#include <cuda_runtime.h>
+#include <cub/block/block_reduce.cuh>
+
+#include "snn/cuda/tuning.cuh"
+#include "snn/neuron/multistep_args.hpp"
+#include "snn/neuron/neuron.hpp"
+
+namespace snn {
+namespace cuda {
+
+namespace kernel {
+
+template <class Config>
+__device__ __forceinline__ typename Config::compute_type initial_membrane(const typename Config::constants_type& k) {
+    using A = typename Config::arith;
+    return A::template constant<typename Config::compute_type>(k.v_rest);
+}
+
+template <class Config, bool Training>
+__global__ void forward(const typename Config::constants_type k, const forward_args<Config> a) {
+    using C = typename Config::compute_type;
+    using step = neuron_step<Config>;
+    const std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const std::int64_t N = a.neurons;
+    if (n >= N) return;
+    C v = a.v_init ? vec_ops<C>::load(a.v_init + n) : initial_membrane<Config>(k);
+    std::int64_t idx = n;  // t * N + n, 64-bit: T*N may exceed 2^31
+    for (std::int64_t t = 0; t < a.steps; ++t, idx += N) {
+        const C x = vec_ops<C>::load(a.x + idx);
+        C h;
+        const C s = step::forward(x, v, h, k);
+        vec_ops<C>::store(a.spike + idx, s);
+        if (a.v_seq) vec_ops<C>::store(a.v_seq + idx, v);
+        if constexpr (Training) vec_ops<C>::store(a.h_seq + idx, h);
+    }
+    if (a.v_last) vec_ops<C>::store(a.v_last + n, v);
+}
+
+template <class Config, int Threads>
+__global__ void __launch_bounds__(Threads) backward(const typename Config::constants_type k, const backward_args<Config> a,
+                                                    double* block_grad_k) {
+    using C = typename Config::compute_type;
+    using A = typename Config::arith;
+    using step = neuron_step<Config>;
+    using Charge = typename Config::charge_policy;
+    const std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * Threads + threadIdx.x;
+    const std::int64_t N = a.neurons;
+    double grad_k = 0.0;
+    if (n < N) {
+        C gh_next = C(0);
+        for (std::int64_t t = a.steps - 1; t >= 0; --t) {
+            const std::int64_t idx = t * N + n;
+            const C h = vec_ops<C>::load(a.h_seq + idx);
+            const C gs = vec_ops<C>::load(a.grad_spike + idx);
+            C gv;
+            if (t + 1 == a.steps) {
+                if (a.grad_v_seq && a.grad_v_last) gv = A::add(vec_ops<C>::load(a.grad_v_seq + idx), vec_ops<C>::load(a.grad_v_last + n));
+                else if (a.grad_v_seq) gv = vec_ops<C>::load(a.grad_v_seq + idx);
+                else if (a.grad_v_last) gv = vec_ops<C>::load(a.grad_v_last + n);
+                else gv = C(0);
+            } else {
+                gv = a.grad_v_seq ? step::grad_v_total(vec_ops<C>::load(a.grad_v_seq + idx), gh_next, k) : step::grad_v_from_next(gh_next, k);
+            }
+            const C gh = step::grad_h(h, gv, gs, k);
+            vec_ops<C>::store(a.grad_x + idx, step::grad_x(gh, k));
+            if constexpr (Charge::is_parametric) {
+                C x = C(0);
+                if constexpr (Charge::decay_input) x = vec_ops<C>::load(a.x + idx);
+                C v_prev;
+                if (t > 0) v_prev = vec_ops<C>::load(a.v_seq + idx - N);
+                else if (a.v_init) v_prev = vec_ops<C>::load(a.v_init + n);
+                else v_prev = initial_membrane<Config>(k);
+                grad_k += static_cast<double>(Charge::template grad_k_term<A>(gh, x, v_prev, k));
+            }
+            gh_next = gh;
+        }
+        if (a.grad_v_init) vec_ops<C>::store(a.grad_v_init + n, step::grad_v_from_next(gh_next, k));
+    }
+    if constexpr (Charge::is_parametric) {
+        // Fixed-shape tree per block, then a fixed-order pass over blocks (reduce_grad_w):
+        // the same bits on every run, unlike atomicAdd.
+        using reduce = cub::BlockReduce<double, Threads>;
+        __shared__ typename reduce::TempStorage scratch;
+        const double block_sum = reduce(scratch).Sum(grad_k);
+        if (threadIdx.x == 0) block_grad_k[blockIdx.x] = block_sum;
+    } else {
+        (void)block_grad_k;
+    }
+}
+
+/// dL/dw = (sum of the block partials) * k * (1 - k), summed in a fixed order by one block.
+template <int Threads>
+__global__ void __launch_bounds__(Threads) reduce_grad_w(const double* block_grad_k, std::int64_t blocks, double k, double* grad_w) {
+    double sum = 0.0;
+    for (std::int64_t b = threadIdx.x; b < blocks; b += Threads) sum += block_grad_k[b];
+    using reduce = cub::BlockReduce<double, Threads>;
+    __shared__ typename reduce::TempStorage scratch;
+    const double total = reduce(scratch).Sum(sum);
+    if (threadIdx.x == 0) *grad_w = total * (1.0 - k) * k;
+}
+
+}  // namespace kernel
+
+namespace detail {
+
+inline unsigned grid_for(std::int64_t neurons, int threads) {
+    const std::int64_t blocks = (neurons + threads - 1) / threads;
+    require(blocks <= 0x7FFFFFFF, "neurons", "too many neurons for one grid (more than 2^31 blocks)");
+    return static_cast<unsigned>(blocks);
+}
+
+template <class Config, bool Training>
+cudaError_t launch_forward(const neuron_params& params, const forward_args<Config>& args, cudaStream_t stream) {
+    snn::detail::check_forward(args, Training);
+    const auto k = prepare_constants<Config>(params);
+    constexpr int threads = multistep_tuning<typename Config::precision_policy>::forward_threads;
+    kernel::forward<Config, Training><<<grid_for(args.neurons, threads), threads, 0, stream>>>(k, args);
+    return cudaGetLastError();
+}
+
+}  // namespace detail
+
+/// Forward without saving anything for backward (h_seq ignored).
+template <class Config>
+cudaError_t forward_inference(const neuron_params& params, const forward_args<Config>& args, cudaStream_t stream) {
+    return detail::launch_forward<Config, false>(params, args, stream);
+}
+
+/// Forward that also writes h_seq (and v_seq, required for PLIF) for backward.
+template <class Config>
+cudaError_t forward_training(const neuron_params& params, const forward_args<Config>& args, cudaStream_t stream) {
+    return detail::launch_forward<Config, true>(params, args, stream);
+}
+
+/// Bytes of device scratch `backward` needs (0 except PLIF with grad_w requested).
+template <class Config>
+std::size_t backward_workspace_bytes(const backward_args<Config>& args) {
+    if constexpr (Config::charge_policy::is_parametric) {
+        if (args.grad_w == nullptr || args.neurons <= 0) return 0;
+        constexpr int threads = multistep_tuning<typename Config::precision_policy>::backward_threads;
+        return static_cast<std::size_t>((args.neurons + threads - 1) / threads) * sizeof(double);
+    } else {
+        (void)args;
+        return 0;
+    }
+}
+
+/// Backward through time. `grad_w` (PLIF) is a device pointer to one double; `workspace` must
+/// hold backward_workspace_bytes(args) bytes (may be null when that is 0).
+template <class Config>
+cudaError_t backward(const neuron_params& params, const backward_args<Config>& args, void* workspace, std::size_t workspace_bytes,
+                     cudaStream_t stream) {
+    snn::detail::check_backward(args);
+    const std::size_t needed = backward_workspace_bytes(args);
+    require(workspace_bytes >= needed && (needed == 0 || workspace != nullptr), "workspace",
+            "needs " + std::to_string(needed) + " bytes (backward_workspace_bytes), got " + std::to_string(workspace_bytes));
+    const auto k = prepare_constants<Config>(params);
+    constexpr int threads = multistep_tuning<typename Config::precision_policy>::backward_threads;
+    const unsigned blocks = detail::grid_for(args.neurons, threads);
+    double* partials = needed ? static_cast<double*>(workspace) : nullptr;
+    kernel::backward<Config, threads><<<blocks, threads, 0, stream>>>(k, args, partials);
+    cudaError_t error = cudaGetLastError();
+    if (error != cudaSuccess) return error;
+    if (needed) {
+        constexpr int reduce_threads = multistep_tuning<typename Config::precision_policy>::reduce_threads;
+        kernel::reduce_grad_w<reduce_threads><<<1, reduce_threads, 0, stream>>>(partials, blocks, static_cast<double>(k.k), args.grad_w);
+        error = cudaGetLastError();
+    }
+    return error;
+}
+
+}  // namespace cuda
+}  // namespace snn
