@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds and checks the CUDA backend on a GPU machine in one go:
+#   cuda/run_on_gpu.sh [GOLDEN_DIR] [OUT_DIR]
+# configure (preset cuda) + build, CUDA tests (parity with the CPU reference, determinism,
+# graph capture, 2^31-element indexing), snn-golden --backend cuda on GOLDEN_DIR (default
+# ../shared/golden/sj, else the vendored subset), compute-sanitizer memcheck and racecheck,
+# then the kernel benchmark. Logs and the benchmark CSV go to OUT_DIR (default build/cuda/out).
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+golden="${1:-../shared/golden/sj}"
+[[ -d "$golden" ]] || golden="tests/data/golden/sj"
+out="${2:-build/cuda/out}"
+mkdir -p "$out"
+status=0
+step() { echo; echo "=== $*"; }
+run() { "$@" || { echo "*** FAILED: $*"; status=1; }; }
+
+step "device"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
+step "configure + build"
+run cmake --preset cuda > "$out/configure.txt" 2>&1 || tail -30 "$out/configure.txt"
+run cmake --build --preset cuda -j"$(nproc)" --target snn_cuda_tests snn-golden snn-bench-cuda > "$out/build.txt" 2>&1 || tail -40 "$out/build.txt"
+bin=build/cuda
+step "CUDA tests"; run "$bin/cuda/snn_cuda_tests" 2>&1 | tee "$out/cuda_tests.txt" | tail -15
+step "CUDA tests: 2^31 elements"; SNN_CUDA_BIG=1 run "$bin/cuda/snn_cuda_tests" -tc="*2^31*" 2>&1 | tail -4
+step "snn-golden $golden --backend cuda"; run "$bin/tools/snn-golden" "$golden" --backend cuda 2>&1 | tee "$out/golden_cuda.txt" | tail -5
+step "compute-sanitizer memcheck (golden subset, determinism, graph)"
+run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/sj --backend cuda 2>&1 | tail -3 | tee "$out/memcheck.txt"
+run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*,*workspace*" 2>&1 | tail -3 | tee -a "$out/memcheck.txt"
+step "compute-sanitizer racecheck"
+run compute-sanitizer --tool racecheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*" 2>&1 | tail -3 | tee "$out/racecheck.txt"
+step "benchmark"; run "$bin/cuda/snn-bench-cuda" --csv "$out/bench_cuda.csv" 2>&1 | tee "$out/bench_cuda.txt"
+echo; echo "=== run_on_gpu.sh: $([[ $status -eq 0 ]] && echo OK || echo FAILED)"
+exit $status
