@@ -57,6 +57,12 @@ SNN_HOST_DEVICE std::uint16_t binary16_bits_from_float(float value) {
 
 /// The float with the value of binary16 pattern `bits` (exact).
 SNN_HOST_DEVICE float float_from_binary16_bits(std::uint16_t bits) {
+#if SNN_IS_DEVICE_CODE
+    // The hardware conversion is exact as well (a signalling NaN comes back quiet).
+    float result;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(result) : "h"(bits));
+    return result;
+#else
     const std::uint32_t sign = static_cast<std::uint32_t>(bits & 0x8000u) << 16;
     const std::uint32_t exponent = (bits >> 10) & 0x1Fu;
     const std::uint32_t mantissa = bits & 0x3FFu;
@@ -66,6 +72,7 @@ SNN_HOST_DEVICE float float_from_binary16_bits(std::uint16_t bits) {
         return sign ? -magnitude : magnitude;
     }
     return detail::float_from_bits(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+#endif
 }
 
 /// `value` rounded to the nearest binary16 value (ties to even), returned as a float.
