@@ -42,17 +42,23 @@ __global__ void forward(const typename Config::constants_type k, const forward_a
     const std::int64_t N = a.neurons;
     if (n >= N) return;
     C v = a.v_init ? vec_ops<C>::load(a.v_init + n) : initial_membrane<Config>(k);
+    // __restrict__ copies: the buffers never alias, so loads of later steps may move above
+    // this step's stores.
+    const auto* __restrict__ x_seq = a.x;
+    auto* __restrict__ spike_seq = a.spike;
+    auto* __restrict__ v_seq = a.v_seq;
+    auto* __restrict__ h_seq = a.h_seq;
     std::int64_t idx = n;  // t * N + n, 64-bit: T*N may exceed 2^31
     // Unrolling lets the loads of later steps (independent of the membrane) issue early:
     // more bytes in flight per thread.
 #pragma unroll 4
     for (std::int64_t t = 0; t < a.steps; ++t, idx += N) {
-        const C x = vec_ops<C>::load(a.x + idx);
+        const C x = vec_ops<C>::load(x_seq + idx);
         C h;
         const C s = step::forward(x, v, h, k);
-        vec_ops<C>::store(a.spike + idx, s);
-        if (a.v_seq) vec_ops<C>::store(a.v_seq + idx, v);
-        if constexpr (Training) vec_ops<C>::store(a.h_seq + idx, h);
+        vec_ops<C>::store(spike_seq + idx, s);
+        if (v_seq) vec_ops<C>::store(v_seq + idx, v);
+        if constexpr (Training) vec_ops<C>::store(h_seq + idx, h);
     }
     if (a.v_last) vec_ops<C>::store(a.v_last + n, v);
 }
@@ -69,22 +75,26 @@ __global__ void __launch_bounds__(Threads) backward(const typename Config::const
     double grad_k = 0.0;
     if (n < N) {
         C gh_next = C(0);
+        const auto* __restrict__ h_seq = a.h_seq;
+        const auto* __restrict__ grad_spike = a.grad_spike;
+        const auto* __restrict__ grad_v_seq = a.grad_v_seq;
+        auto* __restrict__ grad_x = a.grad_x;
 #pragma unroll 4
         for (std::int64_t t = a.steps - 1; t >= 0; --t) {
             const std::int64_t idx = t * N + n;
-            const C h = vec_ops<C>::load(a.h_seq + idx);
-            const C gs = vec_ops<C>::load(a.grad_spike + idx);
+            const C h = vec_ops<C>::load(h_seq + idx);
+            const C gs = vec_ops<C>::load(grad_spike + idx);
             C gv;
             if (t + 1 == a.steps) {
-                if (a.grad_v_seq && a.grad_v_last) gv = A::add(vec_ops<C>::load(a.grad_v_seq + idx), vec_ops<C>::load(a.grad_v_last + n));
-                else if (a.grad_v_seq) gv = vec_ops<C>::load(a.grad_v_seq + idx);
+                if (grad_v_seq && a.grad_v_last) gv = A::add(vec_ops<C>::load(grad_v_seq + idx), vec_ops<C>::load(a.grad_v_last + n));
+                else if (grad_v_seq) gv = vec_ops<C>::load(grad_v_seq + idx);
                 else if (a.grad_v_last) gv = vec_ops<C>::load(a.grad_v_last + n);
                 else gv = C(0);
             } else {
-                gv = a.grad_v_seq ? step::grad_v_total(vec_ops<C>::load(a.grad_v_seq + idx), gh_next, k) : step::grad_v_from_next(gh_next, k);
+                gv = grad_v_seq ? step::grad_v_total(vec_ops<C>::load(grad_v_seq + idx), gh_next, k) : step::grad_v_from_next(gh_next, k);
             }
             const C gh = step::grad_h(h, gv, gs, k);
-            vec_ops<C>::store(a.grad_x + idx, step::grad_x(gh, k));
+            vec_ops<C>::store(grad_x + idx, step::grad_x(gh, k));
             if constexpr (Charge::is_parametric) {
                 C x = C(0);
                 if constexpr (Charge::decay_input) x = vec_ops<C>::load(a.x + idx);
