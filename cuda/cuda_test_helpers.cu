@@ -34,6 +34,14 @@ __global__ void fill_pattern(float* x, std::int64_t count, std::int64_t neurons)
     }
 }
 
+__global__ void convert_on_device(std::uint32_t start, std::uint32_t stride, std::int64_t count, std::uint16_t* to_half, std::uint32_t* back) {
+    for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+        const std::uint32_t bits = start + static_cast<std::uint32_t>(i) * stride;
+        to_half[i] = snn::binary16_bits_from_float(__uint_as_float(bits));
+        back[i] = __float_as_uint(snn::float_from_binary16_bits(static_cast<std::uint16_t>(bits & 0xFFFFu)));
+    }
+}
+
 using lif = snn::lif_neuron<snn::precision::f32>;
 using plif = snn::plif_neuron<snn::precision::f32>;
 
@@ -166,6 +174,34 @@ std::string graph_capture_matches_direct(std::int64_t steps, std::int64_t neuron
     cudaGraphDestroy(graph);
     cudaStreamDestroy(stream);
     return result;
+}
+
+std::string binary16_conversions_match_host() {
+    // Every float bit pattern with stride 61 (about 7e7 values: all exponents, NaN, inf,
+    // subnormals, ties), converted on the device and on the host.
+    const std::uint32_t stride = 61;
+    const std::int64_t count = (std::int64_t{1} << 32) / stride;
+    device_array<std::uint16_t> to_half(static_cast<std::size_t>(count));
+    device_array<std::uint32_t> back(static_cast<std::size_t>(count));
+    convert_on_device<<<4096, 256>>>(0u, stride, count, to_half.ptr, back.ptr);
+    check(cudaDeviceSynchronize(), "convert");
+    std::vector<std::uint16_t> h(static_cast<std::size_t>(count));
+    std::vector<std::uint32_t> b(static_cast<std::size_t>(count));
+    check(cudaMemcpy(h.data(), to_half.ptr, h.size() * 2, cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(b.data(), back.ptr, b.size() * 4, cudaMemcpyDeviceToHost), "copy");
+    for (std::int64_t i = 0; i < count; ++i) {
+        const std::uint32_t bits = static_cast<std::uint32_t>(i) * stride;
+        float f;
+        std::memcpy(&f, &bits, 4);
+        if (h[static_cast<std::size_t>(i)] != snn::binary16_bits_from_float(f))
+            return "float->binary16 differs for float bits " + std::to_string(bits);
+        const float g = snn::float_from_binary16_bits(static_cast<std::uint16_t>(bits & 0xFFFFu));
+        std::uint32_t gb;
+        std::memcpy(&gb, &g, 4);
+        const bool both_nan = std::isnan(g);
+        if (!both_nan && gb != b[static_cast<std::size_t>(i)]) return "binary16->float differs for " + std::to_string(bits & 0xFFFFu);
+    }
+    return "";
 }
 
 void backward_with_small_workspace() {

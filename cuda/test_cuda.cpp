@@ -21,6 +21,10 @@ TEST_CASE("a CUDA device is present") {
     REQUIRE(snn_cuda_test::device_present());
 }
 
+TEST_CASE("binary16 conversions on the device equal the host's") {
+    CHECK(snn_cuda_test::binary16_conversions_match_host() == "");
+}
+
 TEST_CASE("CUDA equals the CPU scalar reference bit for bit") {
     const cpu::kernel_table& scalar = cpu::select_isa("scalar");
     const cpu::kernel_table& gpu = cuda::staged_kernel_table();

@@ -40,6 +40,14 @@ SNN_HOST_DEVICE float float_from_bits(std::uint32_t bits) {
 /// binary16 bit pattern nearest to `value` (ties to even); overflow gives +-inf, NaN stays NaN
 /// (quiet, canonical payload 0x7E00 with the sign kept).
 SNN_HOST_DEVICE std::uint16_t binary16_bits_from_float(float value) {
+#if SNN_IS_DEVICE_CODE
+    // The hardware conversion rounds to nearest even like the code below; only its NaN
+    // (0x7FFF) differs, so NaN is mapped to the host's pattern to keep host == device bits.
+    std::uint16_t bits;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(bits) : "f"(value));
+    if ((bits & 0x7FFFu) > 0x7C00u) bits = static_cast<std::uint16_t>(((detail::float_bits(value) >> 16) & 0x8000u) | 0x7E00u);
+    return bits;
+#else
     const std::uint32_t f = detail::float_bits(value);
     const std::uint32_t sign = (f >> 16) & 0x8000u;
     const std::uint32_t magnitude = f & 0x7FFFFFFFu;
@@ -53,6 +61,7 @@ SNN_HOST_DEVICE std::uint16_t binary16_bits_from_float(float value) {
     // subnormal quantum, so the float adder performs the round-to-nearest-even for us.
     const float shifted = detail::float_from_bits(magnitude) + 0.5f;
     return static_cast<std::uint16_t>(sign | (detail::float_bits(shifted) - 0x3F000000u));
+#endif
 }
 
 /// The float with the value of binary16 pattern `bits` (exact).
