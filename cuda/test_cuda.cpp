@@ -34,16 +34,7 @@ TEST_CASE("CUDA equals the CPU scalar reference bit for bit") {
             for (int si = 0; si < surrogate_kind_count; ++si) {
                 for (auto reset : {reset_kind::hard, reset_kind::soft, reset_kind::none}) {
                     const auto kind = static_cast<surrogate_kind>(si);
-                    neuron_params p;
-                    p.tau = 2.5;
-                    p.w = -0.4;
-                    p.v_reset = -0.25;
-                    p.surrogate = default_surrogate_params(kind);
-                    if (kind == surrogate_kind::log_tailed_relu) p.surrogate.alpha = 0.125;
-                    p.dynamic.surrogate = kind;
-                    p.dynamic.reset = reset;
-                    p.dynamic.detach_reset = (si % 2) == 1;
-                    p.dynamic.division = static_cast<division_kind>((si + ci) % 3);
+                    neuron_params p = snn_test::varied_params(si, ci, reset);
                     p.dynamic.fire = (si % 3 == 0) ? fire_kind::greater : fire_kind::greater_equal;
                     const auto prec = static_cast<cpu::precision_id>(pi);
                     const auto ch = static_cast<cpu::charge_id>(ci);

@@ -159,16 +159,7 @@ TEST_CASE("scalar and every compiled SIMD instruction set give the same bits") {
                 for (int si = 0; si < surrogate_kind_count; ++si) {
                     for (auto reset : {reset_kind::hard, reset_kind::soft}) {
                         const auto kind = static_cast<surrogate_kind>(si);
-                        neuron_params p;
-                        p.tau = 2.5;
-                        p.w = -0.4;
-                        p.v_reset = -0.25;
-                        p.surrogate = default_surrogate_params(kind);
-                        if (kind == surrogate_kind::log_tailed_relu) p.surrogate.alpha = 0.125;
-                        p.dynamic.surrogate = kind;
-                        p.dynamic.reset = reset;
-                        p.dynamic.detach_reset = (si % 2) == 1;
-                        p.dynamic.division = static_cast<division_kind>((si + ci) % 3);
+                        const neuron_params p = snn_test::varied_params(si, ci, reset);
                         const auto prec = static_cast<cpu::precision_id>(pi);
                         const auto ch = static_cast<cpu::charge_id>(ci);
                         const std::string isa_name = isas[i].name;

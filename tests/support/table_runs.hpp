@@ -93,4 +93,21 @@ inline run_result run_table(const cpu::kernel_table& table, cpu::precision_id pr
 }
 
 
+/// Parameters the backend-equality tests sweep: every surrogate with its defaults (log_tailed_relu
+/// with a nonzero slope), the reset under test, detach and division varied with the indices.
+inline neuron_params varied_params(int surrogate_index, int charge_index, reset_kind reset) {
+    const auto kind = static_cast<surrogate_kind>(surrogate_index);
+    neuron_params p;
+    p.tau = 2.5;
+    p.w = -0.4;
+    p.v_reset = -0.25;
+    p.surrogate = default_surrogate_params(kind);
+    if (kind == surrogate_kind::log_tailed_relu) p.surrogate.alpha = 0.125;
+    p.dynamic.surrogate = kind;
+    p.dynamic.reset = reset;
+    p.dynamic.detach_reset = (surrogate_index % 2) == 1;
+    p.dynamic.division = static_cast<division_kind>((surrogate_index + charge_index) % 3);
+    return p;
+}
+
 }  // namespace snn_test

@@ -24,6 +24,7 @@
 #include "snn/cpu/simd_ops.hpp"
 #include "snn/neuron/multistep_args.hpp"
 #include "snn/neuron/neuron.hpp"
+#include "snn/neuron/time_step.hpp"
 
 namespace snn {
 namespace cpu {
@@ -41,14 +42,6 @@ namespace detail {
 /// the block state (16-32 KiB) stays in L1/L2.
 inline constexpr std::int64_t block_neurons = 4096;
 
-/// Initial membrane when the caller gives none: SpikingJelly's v_reset (0 for soft reset),
-/// as a value of the neuron's dtype.
-template <class Config>
-typename Config::compute_type initial_membrane(const typename Config::constants_type& k) {
-    using A = typename Config::arith;
-    using C = typename Config::compute_type;
-    return A::template constant<C>(k.v_rest);
-}
 
 template <class V, class = void>
 struct has_stream_store : std::false_type {};
@@ -102,7 +95,7 @@ void forward_range(const typename Config::constants_type& k, const forward_args<
 
     for (std::int64_t b0 = n_begin; b0 < n_end; b0 += block_neurons) {
         const std::int64_t len = std::min(block_neurons, n_end - b0);
-        const C v0 = initial_membrane<Config>(k);
+        const C v0 = time_step<Config>::initial_membrane(k);
         for (std::int64_t i = 0; i < len; ++i) v_block[i] = a.v_init ? vec_ops<C>::load(a.v_init + b0 + i) : v0;
 
         for (std::int64_t t = 0; t < a.steps; ++t) {
@@ -138,43 +131,22 @@ void forward_range(const typename Config::constants_type& k, const forward_args<
     if (stream) stream_fence<V>();
 }
 
-/// Backward through time for one lane group (V) or one neuron (C); `gh_next` holds
-/// dL/dH[t+1] between steps. Returns this step's dL/dH[t] and, for PLIF, adds dL/dk terms.
+/// Backward through step t for one lane group (V) or one neuron (C); `gh_next_slot` holds
+/// dL/dH[t+1] between steps. Writes grad_x and, for PLIF, adds the dL/dk terms per lane.
 template <class Config, class V>
 struct backward_lanes {
     using C = typename Config::compute_type;
-    using A = typename Config::arith;
-    using step = neuron_step<Config>;
-    using Charge = typename Config::charge_policy;
 
     SNN_ALWAYS_INLINE static void run(const typename Config::constants_type& k, const backward_args<Config>& a, std::int64_t t,
                                       std::int64_t n, C* gh_next_slot, double* grad_k_lanes, bool stream_grad_x = false) {
-        const std::int64_t idx = t * a.neurons + n;
-        const V h = vec_ops<V>::load(a.h_seq + idx);
-        const V gs = vec_ops<V>::load(a.grad_spike + idx);
-        V gv;
-        if (t + 1 == a.steps) {
-            if (a.grad_v_seq && a.grad_v_last) gv = A::add(vec_ops<V>::load(a.grad_v_seq + idx), vec_ops<V>::load(a.grad_v_last + n));
-            else if (a.grad_v_seq) gv = vec_ops<V>::load(a.grad_v_seq + idx);
-            else if (a.grad_v_last) gv = vec_ops<V>::load(a.grad_v_last + n);
-            else gv = vec_ops<V>::broadcast(C(0));
-        } else {
-            const V gh_next = vec_ops<V>::load(gh_next_slot);
-            gv = a.grad_v_seq ? step::grad_v_total(vec_ops<V>::load(a.grad_v_seq + idx), gh_next, k) : step::grad_v_from_next(gh_next, k);
-        }
-        const V gh = step::grad_h(h, gv, gs, k);
-        store_output<V>(a.grad_x + idx, step::grad_x(gh, k), stream_grad_x);
-        vec_ops<V>::store(gh_next_slot, gh);
-        if constexpr (Charge::is_parametric) {
-            V x = vec_ops<V>::broadcast(C(0));
-            if constexpr (Charge::decay_input) x = vec_ops<V>::load(a.x + idx);
-            V v_prev;
-            if (t > 0) v_prev = vec_ops<V>::load(a.v_seq + idx - a.neurons);
-            else if (a.v_init) v_prev = vec_ops<V>::load(a.v_init + n);
-            else v_prev = vec_ops<V>::broadcast(initial_membrane<Config>(k));
-            const V term = Charge::template grad_k_term<A>(gh, x, v_prev, k);
+        // The slot holds nothing yet at the last step.
+        const V gh_next = t + 1 == a.steps ? vec_ops<V>::broadcast(C(0)) : vec_ops<V>::load(gh_next_slot);
+        const auto r = time_step<Config>::template backward<V>(k, a, t, n, gh_next);
+        store_output<V>(a.grad_x + t * a.neurons + n, r.grad_x, stream_grad_x);
+        vec_ops<V>::store(gh_next_slot, r.grad_h);
+        if constexpr (Config::charge_policy::is_parametric) {
             alignas(64) C lanes[vec_ops<V>::width];
-            vec_ops<V>::store(lanes, term);
+            vec_ops<V>::store(lanes, r.grad_k_term);
             for (int i = 0; i < vec_ops<V>::width; ++i) grad_k_lanes[i] += static_cast<double>(lanes[i]);
         }
     }

@@ -22,17 +22,13 @@
 #include "snn/cuda/tuning.cuh"
 #include "snn/neuron/multistep_args.hpp"
 #include "snn/neuron/neuron.hpp"
+#include "snn/neuron/time_step.hpp"
 
 namespace snn {
 namespace cuda {
 
 namespace kernel {
 
-template <class Config>
-__device__ __forceinline__ typename Config::compute_type initial_membrane(const typename Config::constants_type& k) {
-    using A = typename Config::arith;
-    return A::template constant<typename Config::compute_type>(k.v_rest);
-}
 
 template <class Config, bool Training>
 __global__ void forward(const typename Config::constants_type k, const forward_args<Config> a) {
@@ -41,7 +37,7 @@ __global__ void forward(const typename Config::constants_type k, const forward_a
     const std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     const std::int64_t N = a.neurons;
     if (n >= N) return;
-    C v = a.v_init ? vec_ops<C>::load(a.v_init + n) : initial_membrane<Config>(k);
+    C v = a.v_init ? vec_ops<C>::load(a.v_init + n) : time_step<Config>::initial_membrane(k);
     // __restrict__ copies: the buffers never alias, so loads of later steps may move above
     // this step's stores.
     const auto* __restrict__ x_seq = a.x;
@@ -67,7 +63,6 @@ template <class Config, int Threads>
 __global__ void __launch_bounds__(Threads) backward(const typename Config::constants_type k, const backward_args<Config> a,
                                                     double* block_grad_k) {
     using C = typename Config::compute_type;
-    using A = typename Config::arith;
     using step = neuron_step<Config>;
     using Charge = typename Config::charge_policy;
     const std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * Threads + threadIdx.x;
@@ -75,36 +70,12 @@ __global__ void __launch_bounds__(Threads) backward(const typename Config::const
     double grad_k = 0.0;
     if (n < N) {
         C gh_next = C(0);
-        const auto* __restrict__ h_seq = a.h_seq;
-        const auto* __restrict__ grad_spike = a.grad_spike;
-        const auto* __restrict__ grad_v_seq = a.grad_v_seq;
-        auto* __restrict__ grad_x = a.grad_x;
 #pragma unroll 4
         for (std::int64_t t = a.steps - 1; t >= 0; --t) {
-            const std::int64_t idx = t * N + n;
-            const C h = vec_ops<C>::load(h_seq + idx);
-            const C gs = vec_ops<C>::load(grad_spike + idx);
-            C gv;
-            if (t + 1 == a.steps) {
-                if (grad_v_seq && a.grad_v_last) gv = A::add(vec_ops<C>::load(grad_v_seq + idx), vec_ops<C>::load(a.grad_v_last + n));
-                else if (grad_v_seq) gv = vec_ops<C>::load(grad_v_seq + idx);
-                else if (a.grad_v_last) gv = vec_ops<C>::load(a.grad_v_last + n);
-                else gv = C(0);
-            } else {
-                gv = grad_v_seq ? step::grad_v_total(vec_ops<C>::load(grad_v_seq + idx), gh_next, k) : step::grad_v_from_next(gh_next, k);
-            }
-            const C gh = step::grad_h(h, gv, gs, k);
-            vec_ops<C>::store(grad_x + idx, step::grad_x(gh, k));
-            if constexpr (Charge::is_parametric) {
-                C x = C(0);
-                if constexpr (Charge::decay_input) x = vec_ops<C>::load(a.x + idx);
-                C v_prev;
-                if (t > 0) v_prev = vec_ops<C>::load(a.v_seq + idx - N);
-                else if (a.v_init) v_prev = vec_ops<C>::load(a.v_init + n);
-                else v_prev = initial_membrane<Config>(k);
-                grad_k += static_cast<double>(Charge::template grad_k_term<A>(gh, x, v_prev, k));
-            }
-            gh_next = gh;
+            const auto r = time_step<Config>::template backward<C>(k, a, t, n, gh_next);
+            vec_ops<C>::store(a.grad_x + t * N + n, r.grad_x);
+            if constexpr (Charge::is_parametric) grad_k += static_cast<double>(r.grad_k_term);
+            gh_next = r.grad_h;
         }
         if (a.grad_v_init) vec_ops<C>::store(a.grad_v_init + n, step::grad_v_from_next(gh_next, k));
     }
