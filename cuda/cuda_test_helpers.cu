@@ -204,6 +204,193 @@ std::string binary16_conversions_match_host() {
     return "";
 }
 
+spike_outputs lif_spike_formats(const std::vector<float>& x, std::int64_t steps, std::int64_t neurons, int offset) {
+    const std::size_t tn = static_cast<std::size_t>(steps * neurons), n = static_cast<std::size_t>(neurons);
+    const std::size_t words = static_cast<std::size_t>((neurons + 31) / 32) * static_cast<std::size_t>(steps);
+    const std::size_t pad = static_cast<std::size_t>(offset);
+    device_array<float> dx(tn + pad), spike(tn + pad), v_last(n + pad);
+    device_array<std::uint8_t> bytes(tn + pad);
+    device_array<std::uint32_t> bits(words);
+    check(cudaMemcpy(dx.ptr + pad, x.data(), tn * 4, cudaMemcpyHostToDevice), "copy");
+    check(cudaMemset(spike.ptr, 0xFF, (tn + pad) * 4), "poison");
+    check(cudaMemset(bytes.ptr, 0xFF, tn + pad), "poison");
+    check(cudaMemset(bits.ptr, 0xFF, words * 4), "poison");
+    snn::neuron_params p;
+    snn::forward_args<lif> a;
+    a.steps = steps;
+    a.neurons = neurons;
+    a.x = dx.ptr + pad;
+    a.spike = spike.ptr + pad;
+    a.spike_u8 = bytes.ptr + pad;
+    a.spike_bits = bits.ptr;
+    a.v_last = v_last.ptr + pad;
+    check(snn::cuda::forward_inference<lif>(p, a, nullptr), "forward_inference");
+    check(cudaDeviceSynchronize(), "sync");
+    spike_outputs out;
+    out.spike.resize(tn);
+    out.bytes.resize(tn);
+    out.bits.resize(words);
+    out.v_last.resize(n);
+    check(cudaMemcpy(out.spike.data(), spike.ptr + pad, tn * 4, cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(out.bytes.data(), bytes.ptr + pad, tn, cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(out.bits.data(), bits.ptr, words * 4, cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(out.v_last.data(), v_last.ptr + pad, n * 4, cudaMemcpyDeviceToHost), "copy");
+    return out;
+}
+
+namespace {
+
+template <class Config>
+bf16_run bf16_run_config(const std::vector<std::uint16_t>& x, const std::vector<std::uint16_t>& grad_spike, std::int64_t steps,
+                         std::int64_t neurons) {
+    using S = snn::bfloat16;
+    static_assert(sizeof(S) == 2, "bfloat16 is 16 bits");
+    const std::size_t tn = static_cast<std::size_t>(steps * neurons);
+    device_array<S> dx(tn), gs(tn), spike(tn), v_seq(tn), gx(tn);
+    device_array<float> h(tn);
+    device_array<double> grad_w(1);
+    check(cudaMemcpy(dx.ptr, x.data(), tn * 2, cudaMemcpyHostToDevice), "copy");
+    check(cudaMemcpy(gs.ptr, grad_spike.data(), tn * 2, cudaMemcpyHostToDevice), "copy");
+    snn::neuron_params p;
+    p.w = 0.3;
+    snn::forward_args<Config> f;
+    f.steps = steps;
+    f.neurons = neurons;
+    f.x = dx.ptr;
+    f.spike = spike.ptr;
+    f.v_seq = v_seq.ptr;
+    f.h_seq = h.ptr;
+    check(snn::cuda::forward_training<Config>(p, f, nullptr), "forward_training");
+    snn::backward_args<Config> b;
+    b.steps = steps;
+    b.neurons = neurons;
+    b.grad_spike = gs.ptr;
+    b.h_seq = h.ptr;
+    b.x = dx.ptr;
+    b.v_seq = v_seq.ptr;
+    b.grad_x = gx.ptr;
+    if constexpr (Config::charge_policy::is_parametric) b.grad_w = grad_w.ptr;
+    const std::size_t bytes = snn::cuda::backward_workspace_bytes(b);
+    device_array<unsigned char> workspace(bytes ? bytes : 1);
+    check(snn::cuda::backward<Config>(p, b, workspace.ptr, bytes, nullptr), "backward");
+    check(cudaDeviceSynchronize(), "sync");
+    bf16_run r;
+    r.spike.resize(tn);
+    r.v_seq.resize(tn);
+    r.grad_x.resize(tn);
+    r.h_seq.resize(tn);
+    check(cudaMemcpy(r.spike.data(), spike.ptr, tn * 2, cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(r.v_seq.data(), v_seq.ptr, tn * 2, cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(r.grad_x.data(), gx.ptr, tn * 2, cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(r.h_seq.data(), h.ptr, tn * 4, cudaMemcpyDeviceToHost), "copy");
+    if constexpr (Config::charge_policy::is_parametric) check(cudaMemcpy(&r.grad_w, grad_w.ptr, sizeof(double), cudaMemcpyDeviceToHost), "copy");
+    return r;
+}
+
+}  // namespace
+
+bf16_run bf16_forward_backward(bool plif_neuron, const std::vector<std::uint16_t>& x, const std::vector<std::uint16_t>& grad_spike,
+                               std::int64_t steps, std::int64_t neurons) {
+    if (plif_neuron) return bf16_run_config<snn::plif_neuron<snn::precision::bf16_storage>>(x, grad_spike, steps, neurons);
+    return bf16_run_config<snn::lif_neuron<snn::precision::bf16_storage>>(x, grad_spike, steps, neurons);
+}
+
+namespace {
+
+template <class Config>
+std::string recompute_case(std::int64_t steps, std::int64_t neurons) {
+    using S = typename Config::storage_type;
+    using St = typename Config::state_type;
+    using Sv = typename Config::saved_type;
+    const std::size_t tn = static_cast<std::size_t>(steps * neurons), n = static_cast<std::size_t>(neurons);
+    std::vector<S> host(tn), host_g(tn), host_gv(tn);
+    for (std::size_t i = 0; i < tn; ++i) {
+        host[i] = S(static_cast<float>((i * 2654435761u) % 1000) / 400.0f - 0.4f);
+        host_g[i] = S(static_cast<float>((i * 40503u) % 977) / 500.0f - 1.0f);
+        host_gv[i] = S(static_cast<float>((i * 97u) % 101) / 200.0f - 0.25f);
+    }
+    std::vector<St> host_v0(n), host_gl(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        host_v0[i] = St(static_cast<float>(i % 13) / 20.0f);
+        host_gl[i] = St(static_cast<float>(i % 7) / 10.0f - 0.3f);
+    }
+    const std::int64_t rows = snn::cuda::checkpoint_rows<Config>(steps);
+    device_array<S> x(tn), gs(tn), gv(tn), spike(tn), v_seq(tn), gx1(tn), gx2(tn);
+    device_array<Sv> h(tn);
+    device_array<St> v0(n), gl(n), ckpt(static_cast<std::size_t>(rows) * n), gvi1(n), gvi2(n);
+    device_array<double> gw(2);
+    check(cudaMemcpy(x.ptr, host.data(), tn * sizeof(S), cudaMemcpyHostToDevice), "copy");
+    check(cudaMemcpy(gs.ptr, host_g.data(), tn * sizeof(S), cudaMemcpyHostToDevice), "copy");
+    check(cudaMemcpy(gv.ptr, host_gv.data(), tn * sizeof(S), cudaMemcpyHostToDevice), "copy");
+    check(cudaMemcpy(v0.ptr, host_v0.data(), n * sizeof(St), cudaMemcpyHostToDevice), "copy");
+    check(cudaMemcpy(gl.ptr, host_gl.data(), n * sizeof(St), cudaMemcpyHostToDevice), "copy");
+    snn::neuron_params p;
+    p.w = -0.2;
+    snn::forward_args<Config> f;
+    f.steps = steps;
+    f.neurons = neurons;
+    f.x = x.ptr;
+    f.v_init = v0.ptr;
+    f.spike = spike.ptr;
+    f.v_seq = v_seq.ptr;
+    f.h_seq = h.ptr;
+    f.v_checkpoints = ckpt.ptr;
+    check(snn::cuda::forward_training<Config>(p, f, nullptr), "forward_training");
+    snn::backward_args<Config> b;
+    b.steps = steps;
+    b.neurons = neurons;
+    b.grad_spike = gs.ptr;
+    b.grad_v_seq = gv.ptr;
+    b.grad_v_last = gl.ptr;
+    b.h_seq = h.ptr;
+    b.x = x.ptr;
+    b.v_seq = v_seq.ptr;
+    b.v_init = v0.ptr;
+    b.grad_x = gx1.ptr;
+    b.grad_v_init = gvi1.ptr;
+    if constexpr (Config::charge_policy::is_parametric) b.grad_w = gw.ptr;
+    std::size_t bytes = snn::cuda::backward_workspace_bytes(b);
+    device_array<unsigned char> workspace(bytes ? bytes : 1);
+    check(snn::cuda::backward<Config>(p, b, workspace.ptr, bytes, nullptr), "backward (stored)");
+    snn::backward_args<Config> r = b;
+    r.h_seq = nullptr;
+    r.v_seq = nullptr;
+    r.v_init = nullptr;
+    r.v_checkpoints = ckpt.ptr;
+    r.grad_x = gx2.ptr;
+    r.grad_v_init = gvi2.ptr;
+    if constexpr (Config::charge_policy::is_parametric) r.grad_w = gw.ptr + 1;
+    bytes = snn::cuda::backward_workspace_bytes(r);
+    check(snn::cuda::backward<Config>(p, r, workspace.ptr, bytes, nullptr), "backward (recompute)");
+    check(cudaDeviceSynchronize(), "sync");
+    std::vector<S> a(tn), c(tn);
+    check(cudaMemcpy(a.data(), gx1.ptr, tn * sizeof(S), cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(c.data(), gx2.ptr, tn * sizeof(S), cudaMemcpyDeviceToHost), "copy");
+    std::string result;
+    if (std::memcmp(a.data(), c.data(), tn * sizeof(S)) != 0) result += "grad_x differs; ";
+    std::vector<St> d(n), e(n);
+    check(cudaMemcpy(d.data(), gvi1.ptr, n * sizeof(St), cudaMemcpyDeviceToHost), "copy");
+    check(cudaMemcpy(e.data(), gvi2.ptr, n * sizeof(St), cudaMemcpyDeviceToHost), "copy");
+    if (std::memcmp(d.data(), e.data(), n * sizeof(St)) != 0) result += "grad_v_init differs; ";
+    if constexpr (Config::charge_policy::is_parametric) {
+        double w[2];
+        check(cudaMemcpy(w, gw.ptr, sizeof w, cudaMemcpyDeviceToHost), "copy");
+        if (!(std::fabs(w[0] - w[1]) <= 1e-9 * std::fabs(w[0])) || !std::isfinite(w[0]))
+            result += "grad_w " + std::to_string(w[1]) + " vs " + std::to_string(w[0]) + "; ";
+    }
+    return result;
+}
+
+}  // namespace
+
+std::string recompute_matches_stored(bool plif_neuron, bool half, std::int64_t steps, std::int64_t neurons) {
+    using snn::precision::f16_storage;
+    using snn::precision::f32;
+    if (plif_neuron)
+        return half ? recompute_case<snn::plif_neuron<f16_storage>>(steps, neurons) : recompute_case<snn::plif_neuron<f32>>(steps, neurons);
+    return half ? recompute_case<snn::lif_neuron<f16_storage>>(steps, neurons) : recompute_case<snn::lif_neuron<f32>>(steps, neurons);
+}
+
 void backward_with_small_workspace() {
     snn::backward_args<plif> b;
     b.steps = 2;

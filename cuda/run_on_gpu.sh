@@ -4,7 +4,8 @@
 # configure (preset cuda) + build, CUDA tests (parity with the CPU reference, determinism,
 # graph capture, 2^31-element indexing), snn-golden --backend cuda on GOLDEN_DIR (default
 # ../shared/golden/sj, else the vendored subset), compute-sanitizer memcheck and racecheck,
-# then the kernel benchmark. Logs and the benchmark CSV go to OUT_DIR (default build/cuda/out).
+# then the kernel benchmark (with SpikingJelly's anchor times when $SNN_ANCHOR or
+# ../shared/reference/anchor-bench-sj-lif-h200.csv exists). Logs and the benchmark CSV go to OUT_DIR (default build/cuda/out).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 golden="${1:-../shared/golden/sj}"
@@ -25,9 +26,13 @@ step "CUDA tests: 2^31 elements"; SNN_CUDA_BIG=1 run "$bin/cuda/snn_cuda_tests" 
 step "snn-golden $golden --backend cuda"; run "$bin/tools/snn-golden" "$golden" --backend cuda 2>&1 | tee "$out/golden_cuda.txt" | tail -5
 step "compute-sanitizer memcheck (golden subset, determinism, graph)"
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/sj --backend cuda 2>&1 | tail -3 | tee "$out/memcheck.txt"
-run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*,*workspace*" 2>&1 | tail -3 | tee -a "$out/memcheck.txt"
+run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*,*workspace*,*spikes as dtype*,*bfloat16*,*recompute*" 2>&1 | tail -3 | tee -a "$out/memcheck.txt"
 step "compute-sanitizer racecheck"
-run compute-sanitizer --tool racecheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*" 2>&1 | tail -3 | tee "$out/racecheck.txt"
-step "benchmark"; run "$bin/cuda/snn-bench-cuda" --csv "$out/bench_cuda.csv" 2>&1 | tee "$out/bench_cuda.txt"
+run compute-sanitizer --tool racecheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*,*spikes as dtype*,*recompute*" 2>&1 | tail -3 | tee "$out/racecheck.txt"
+# SpikingJelly's anchor numbers (same GPU model) for the speed-up column, when present.
+anchor="${SNN_ANCHOR:-../shared/reference/anchor-bench-sj-lif-h200.csv}"
+anchor_args=()
+[[ -f "$anchor" ]] && anchor_args=(--anchor "$anchor")
+step "benchmark"; run "$bin/cuda/snn-bench-cuda" --tuning "${anchor_args[@]}" --csv "$out/bench_cuda.csv" 2>&1 | tee "$out/bench_cuda.txt"
 echo; echo "=== run_on_gpu.sh: $([[ $status -eq 0 ]] && echo OK || echo FAILED)"
 exit $status

@@ -40,6 +40,20 @@ private:
     std::size_t bytes_ = 0;
 };
 
+/// The table's neurons choose surrogate, reset, fire and division at run time, so each lane
+/// carries every policy's code: one time step at a time (no prefetch unrolling) and no
+/// recompute mode keep the kernels small. The vectorised path is still taken (N % W == 0).
+struct staged_tuning {
+    static constexpr int forward_threads = 256;
+    static constexpr int backward_threads = 256;
+    static constexpr int reduce_threads = 256;
+    static constexpr int vector_bytes = 16;
+    static constexpr int forward_prefetch_steps = 1;
+    static constexpr int backward_prefetch_steps = 1;
+    static constexpr int checkpoint_interval = 0;
+    static constexpr int recompute_lanes = 1;
+};
+
 template <class Precision, class Charge>
 using staged_config = snn::neuron_config<Charge, snn::fire::dynamic, snn::reset::dynamic, snn::surrogate::dynamic, snn::division::dynamic, Precision>;
 
@@ -62,8 +76,8 @@ void staged_forward(const snn::neuron_params& p, const snn::cpu::erased_forward_
     a.v_seq = static_cast<S*>(v_seq.get());
     a.v_last = static_cast<St*>(v_last.get());
     a.h_seq = static_cast<Sv*>(h_seq.get());
-    if constexpr (Training) check_cuda(snn::cuda::forward_training<Config>(p, a, nullptr), "forward_training launch");
-    else check_cuda(snn::cuda::forward_inference<Config>(p, a, nullptr), "forward_inference launch");
+    if constexpr (Training) check_cuda(snn::cuda::forward_training<Config, staged_tuning>(p, a, nullptr), "forward_training launch");
+    else check_cuda(snn::cuda::forward_inference<Config, staged_tuning>(p, a, nullptr), "forward_inference launch");
     check_cuda(cudaDeviceSynchronize(), "forward");
     spike.copy_to(e.spike);
     v_seq.copy_to(e.v_seq);
@@ -96,8 +110,8 @@ void staged_backward(const snn::neuron_params& p, const snn::cpu::erased_backwar
     a.grad_x = static_cast<S*>(grad_x.get());
     a.grad_v_init = static_cast<St*>(grad_v_init.get());
     a.grad_w = static_cast<double*>(grad_w.get());
-    const device_buffer workspace(snn::cuda::backward_workspace_bytes(a));
-    check_cuda(snn::cuda::backward<Config>(p, a, workspace.get(), snn::cuda::backward_workspace_bytes(a), nullptr), "backward launch");
+    const device_buffer workspace(snn::cuda::backward_workspace_bytes<Config, staged_tuning>(a));
+    check_cuda(snn::cuda::backward<Config, staged_tuning>(p, a, workspace.get(), snn::cuda::backward_workspace_bytes<Config, staged_tuning>(a), nullptr), "backward launch");
     check_cuda(cudaDeviceSynchronize(), "backward");
     grad_x.copy_to(e.grad_x);
     grad_v_init.copy_to(e.grad_v_init);
