@@ -225,9 +225,11 @@ std::map<std::tuple<std::int64_t, std::string, std::string, std::int64_t>, std::
         std::stringstream ss(line);
         std::string f[8];
         for (auto& field : f) std::getline(ss, field, ',');
-        if (f[5].empty()) continue;
-        const auto key = std::make_tuple(std::stoll(f[0]), f[1], f[2], std::stoll(f[3]));
-        const double ms = std::stod(f[5]);
+        // Rows without a time (a backend that failed at that size) are skipped.
+        char* end = nullptr;
+        const double ms = std::strtod(f[5].c_str(), &end);
+        if (f[5].empty() || end == f[5].c_str() || !(ms > 0)) continue;
+        const auto key = std::make_tuple(std::atoll(f[0].c_str()), f[1], f[2], std::atoll(f[3].c_str()));
         auto it = best.find(key);
         if (it == best.end() || ms < it->second.first) best[key] = {ms, f[4]};
     }

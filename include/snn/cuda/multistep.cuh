@@ -384,7 +384,11 @@ __global__ void __launch_bounds__(Threads) backward_recompute(const typename Con
                     if (u >= len) break;
 #pragma unroll
                     for (int j = 0; j < W; ++j) {
-                        v_prev[u][j] = v[j];
+                        // The stored mode reads V[t-1] back from v_seq (storage dtype), except
+                        // before step 0 (v_init, state dtype): round the same way.
+                        S rounded;
+                        vec_ops<C>::store(&rounded, v[j]);
+                        v_prev[u][j] = t0 + u == 0 ? v[j] : vec_ops<C>::load(&rounded);
                         (void)step::forward(vec_ops<C>::load(&x[u].lane[j]), v[j], h[u][j], k);
                     }
                 }
