@@ -1,5 +1,7 @@
 // snn-bench-cuda: fused multi-step LIF kernels on the GPU against the device-to-device copy
-// bandwidth measured in the same run. LIF tau 2, decay_input, hard reset to 0, v_th 1, ATan.
+// bandwidth measured in the same run. LIF tau 2, decay_input, hard reset to 0, v_th 1, ATan,
+// `x / tau` as torch computes it on CUDA (multiplication by the float32 reciprocal; one
+// float32 row also with the correctly rounded division torch uses on the CPU).
 //   snn-bench-cuda [--csv FILE] [--quick] [--anchor SJ_ANCHOR_CSV] [--tuning]
 // --anchor adds SpikingJelly's best backend for the same T, N, dtype and mode (from
 // ../shared/reference/anchor-bench-sj-lif-h200.csv) and snn's speed-up over it.
@@ -128,14 +130,13 @@ const char* format_name(spike_format f) {
     return "?";
 }
 
-template <class Precision>
-using lif = snn::neuron_config<snn::charge::lif<true>, snn::fire::greater_equal, snn::reset::hard<false>, snn::surrogate::atan,
-                               snn::division::true_division, Precision>;
+template <class Precision, class Division = snn::division::reciprocal>
+using lif = snn::neuron_config<snn::charge::lif<true>, snn::fire::greater_equal, snn::reset::hard<false>, snn::surrogate::atan, Division, Precision>;
 
-template <class Precision, class Tuning = snn::cuda::multistep_tuning<Precision>>
+template <class Precision, class Tuning = snn::cuda::multistep_tuning<Precision>, class Division = snn::division::reciprocal>
 void bench_precision(const char* name, spike_format format, std::int64_t T, std::int64_t N, buffers& buf, int reps, double copy_gbs,
                      std::vector<row>& rows, bool with_backward = true) {
-    using cfg = lif<Precision>;
+    using cfg = lif<Precision, Division>;
     using S = typename cfg::storage_type;
     using Sv = typename cfg::saved_type;
     const bool half = sizeof(S) == 2;
@@ -171,7 +172,7 @@ void bench_precision(const char* name, spike_format format, std::int64_t T, std:
 
 /// Recompute mode: forward_training saves membrane checkpoints only, backward re-runs each
 /// segment from x (bytes: no h_seq written or read; x read twice).
-template <class Precision>
+template <class Precision, class Tuning = snn::cuda::multistep_tuning<Precision>>
 void bench_recompute(const char* name, spike_format format, std::int64_t T, std::int64_t N, buffers& buf, int reps, double copy_gbs,
                      std::vector<row>& rows) {
     using cfg = lif<Precision>;
@@ -194,12 +195,12 @@ void bench_recompute(const char* name, spike_format format, std::int64_t T, std:
     b.v_checkpoints = static_cast<const St*>(buf.h);
     b.grad_x = static_cast<S*>(buf.grad_x);
     const double tn = static_cast<double>(T) * static_cast<double>(N);
-    const double ckpt = static_cast<double>(snn::cuda::checkpoint_rows<cfg>(T)) * static_cast<double>(N) * sizeof(St);
+    const double ckpt = static_cast<double>(snn::cuda::checkpoint_rows<cfg, Tuning>(T)) * static_cast<double>(N) * sizeof(St);
     const double s = sizeof(S);
     const double spike_bytes = format == spike_format::storage ? s : 1.0 / 8.0;
     const std::string spikes = std::string(format_name(format));
-    const float fwd_ms = median_ms(reps, [&] { check(snn::cuda::forward_training<cfg>(p, f, nullptr), "forward_training (checkpoints)"); });
-    const float bwd_ms = median_ms(reps, [&] { check(snn::cuda::backward<cfg>(p, b, nullptr, 0, nullptr), "backward (recompute)"); });
+    const float fwd_ms = median_ms(reps, [&] { check(snn::cuda::forward_training<cfg, Tuning>(p, f, nullptr), "forward_training (checkpoints)"); });
+    const float bwd_ms = median_ms(reps, [&] { check(snn::cuda::backward<cfg, Tuning>(p, b, nullptr, 0, nullptr), "backward (recompute)"); });
     rows.push_back({name, spikes, "fwd-train-recomp", T, N, fwd_ms, tn * (s + spike_bytes) + ckpt, copy_gbs});
     rows.push_back({name, spikes, "backward-recomp", T, N, bwd_ms, tn * 3 * s + ckpt, copy_gbs});
     rows.push_back({name, spikes, "fwd+bwd-recomp", T, N, fwd_ms + bwd_ms, tn * (4 * s + spike_bytes) + 2 * ckpt, copy_gbs});
@@ -247,7 +248,9 @@ void print_rows(const std::vector<row>& rows, const std::string& csv, const std:
     }
     for (const row& r : rows) {
         const double gbs = r.bytes / (r.ms * 1e6);
-        std::string dtype = r.precision.rfind("float32", 0) == 0 ? "float32" : r.precision.rfind("float16", 0) == 0 ? "float16" : "";
+        // The anchor's float16 rows are SpikingJelly's fast kernels (float32 arithmetic on half
+        // storage): compared with float16-storage; per-op binary16 emulation is a numerics mode.
+        std::string dtype = r.precision.rfind("float32", 0) == 0 ? "float32" : r.precision == "float16-storage" ? "float16" : "";
         std::string mode = r.kernel == "forward-inference" ? "fwd" : (r.kernel == "forward+backward" || r.kernel == "fwd+bwd-recomp") ? "fwdbwd" : "";
         std::string sj;
         double sj_ms = 0;
@@ -294,6 +297,14 @@ void tuning_sweep(buffers& buf) {
         tuning_row<128, 16, 4, 4>(T, N, buf, 20, copy_gbs, rows);
         tuning_row<512, 16, 4, 4>(T, N, buf, 20, copy_gbs, rows);
         tuning_row<256, 32, 2, 2>(T, N, buf, 20, copy_gbs, rows);
+        bench_recompute<snn::precision::f32, snn::cuda::explicit_tuning<256, 16, 4, 2, 8, 1>>("f32 recompute w1 k8", spike_format::storage, T, N, buf,
+                                                                                               20, copy_gbs, rows);
+        bench_recompute<snn::precision::f32, snn::cuda::explicit_tuning<256, 16, 4, 2, 8, 2>>("f32 recompute w2 k8", spike_format::storage, T, N, buf,
+                                                                                               20, copy_gbs, rows);
+        bench_recompute<snn::precision::f32, snn::cuda::explicit_tuning<256, 16, 4, 2, 16, 1>>("f32 recompute w1 k16", spike_format::storage, T, N, buf,
+                                                                                                20, copy_gbs, rows);
+        bench_recompute<snn::precision::f32, snn::cuda::explicit_tuning<256, 16, 4, 2, 4, 2>>("f32 recompute w2 k4", spike_format::storage, T, N, buf,
+                                                                                               20, copy_gbs, rows);
     }
     std::printf("\nlaunch configurations (float32 LIF, T = 32): t threads, v vector bytes, p forward/backward prefetch steps");
     print_rows(rows, "", "");
@@ -329,6 +340,8 @@ int main(int argc, char** argv) {
             const int reps = (T * N > (std::int64_t{1} << 28)) ? 10 : 30;
             const double copy_gbs = copy_bandwidth(buf, T * N, reps);
             bench_precision<snn::precision::f32>("float32", spike_format::storage, T, N, buf, reps, copy_gbs, rows);
+            bench_precision<snn::precision::f32, snn::cuda::multistep_tuning<snn::precision::f32>, snn::division::true_division>(
+                "float32-truediv", spike_format::storage, T, N, buf, reps, copy_gbs, rows);
             bench_precision<snn::precision::f32>("float32", spike_format::u8, T, N, buf, reps, copy_gbs, rows, false);
             bench_precision<snn::precision::f32>("float32", spike_format::bits, T, N, buf, reps, copy_gbs, rows);
             bench_recompute<snn::precision::f32>("float32", spike_format::storage, T, N, buf, reps, copy_gbs, rows);

@@ -25,7 +25,7 @@ struct multistep_tuning {
     static constexpr int reduce_threads = 256;
     static constexpr int vector_bytes = 16;
     static constexpr int forward_prefetch_steps = 4;
-    static constexpr int backward_prefetch_steps = 4;
+    static constexpr int backward_prefetch_steps = 2;
     /// Recompute mode: steps between membrane checkpoints (a multiple of
     /// forward_prefetch_steps), and neurons per thread of its backward, which keeps a whole
     /// segment's pre-spike membranes in registers.
@@ -34,7 +34,7 @@ struct multistep_tuning {
 };
 
 /// A tuning with explicit numbers, for benchmarks that compare launch configurations.
-template <int Threads, int VectorBytes, int ForwardPrefetch, int BackwardPrefetch>
+template <int Threads, int VectorBytes, int ForwardPrefetch, int BackwardPrefetch, int CheckpointInterval = 8, int RecomputeLanes = 4>
 struct explicit_tuning {
     static constexpr int forward_threads = Threads;
     static constexpr int backward_threads = Threads;
@@ -42,8 +42,8 @@ struct explicit_tuning {
     static constexpr int vector_bytes = VectorBytes;
     static constexpr int forward_prefetch_steps = ForwardPrefetch;
     static constexpr int backward_prefetch_steps = BackwardPrefetch;
-    static constexpr int checkpoint_interval = 8;
-    static constexpr int recompute_lanes = 4;
+    static constexpr int checkpoint_interval = CheckpointInterval;
+    static constexpr int recompute_lanes = RecomputeLanes;
 };
 
 }  // namespace cuda
