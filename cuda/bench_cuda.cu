@@ -275,12 +275,12 @@ void print_rows(const std::vector<row>& rows, const std::string& csv, const std:
     }
 }
 
-template <int Threads, int Vec, int Fwd, int Bwd>
+template <int Threads, int Vec, int Fwd, int Bwd, class Precision = snn::precision::f32>
 void tuning_row(std::int64_t T, std::int64_t N, buffers& buf, int reps, double copy_gbs, std::vector<row>& rows) {
     using tuning = snn::cuda::explicit_tuning<Threads, Vec, Fwd, Bwd>;
     char name[64];
-    std::snprintf(name, sizeof name, "f32 t%d v%d p%d/%d", Threads, Vec, Fwd, Bwd);
-    bench_precision<snn::precision::f32, tuning>(name, spike_format::storage, T, N, buf, reps, copy_gbs, rows);
+    std::snprintf(name, sizeof name, "%s t%d v%d p%d/%d", sizeof(typename Precision::storage_type) == 2 ? "f16" : "f32", Threads, Vec, Fwd, Bwd);
+    bench_precision<Precision, tuning>(name, spike_format::storage, T, N, buf, reps, copy_gbs, rows);
 }
 
 void tuning_sweep(buffers& buf) {
@@ -297,6 +297,11 @@ void tuning_sweep(buffers& buf) {
         tuning_row<128, 16, 4, 4>(T, N, buf, 20, copy_gbs, rows);
         tuning_row<512, 16, 4, 4>(T, N, buf, 20, copy_gbs, rows);
         tuning_row<256, 32, 2, 2>(T, N, buf, 20, copy_gbs, rows);
+        tuning_row<256, 16, 4, 2, snn::precision::f16_storage>(T, N, buf, 20, copy_gbs, rows);
+        tuning_row<256, 8, 4, 2, snn::precision::f16_storage>(T, N, buf, 20, copy_gbs, rows);
+        tuning_row<256, 8, 8, 4, snn::precision::f16_storage>(T, N, buf, 20, copy_gbs, rows);
+        tuning_row<256, 4, 8, 4, snn::precision::f16_storage>(T, N, buf, 20, copy_gbs, rows);
+        tuning_row<128, 8, 4, 2, snn::precision::f16_storage>(T, N, buf, 20, copy_gbs, rows);
         bench_recompute<snn::precision::f32, snn::cuda::explicit_tuning<256, 16, 4, 2, 8, 1>>("f32 recompute w1 k8", spike_format::storage, T, N, buf,
                                                                                                20, copy_gbs, rows);
         bench_recompute<snn::precision::f32, snn::cuda::explicit_tuning<256, 16, 4, 2, 8, 2>>("f32 recompute w2 k8", spike_format::storage, T, N, buf,
@@ -314,15 +319,16 @@ void tuning_sweep(buffers& buf) {
 
 int main(int argc, char** argv) {
     std::string csv, anchor;
-    bool quick = false, tuning = false;
+    bool quick = false, tuning = false, only_tuning = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--csv" && i + 1 < argc) csv = argv[++i];
         else if (a == "--anchor" && i + 1 < argc) anchor = argv[++i];
         else if (a == "--quick") quick = true;
         else if (a == "--tuning") tuning = true;
+        else if (a == "--tuning-only") tuning = only_tuning = true;
         else {
-            std::fprintf(stderr, "usage: snn-bench-cuda [--csv FILE] [--quick] [--anchor SJ_ANCHOR_CSV] [--tuning]\n");
+            std::fprintf(stderr, "usage: snn-bench-cuda [--csv FILE] [--quick] [--anchor SJ_ANCHOR_CSV] [--tuning | --tuning-only]\n");
             return 2;
         }
     }
@@ -334,6 +340,7 @@ int main(int argc, char** argv) {
     const std::vector<std::int64_t> sizes = {std::int64_t{1} << 20, std::int64_t{1} << 24};
     buffers buf(std::int64_t{128} << 24);
     if (tuning) tuning_sweep(buf);
+    if (only_tuning) return 0;
     std::vector<row> rows;
     for (std::int64_t N : sizes) {
         for (std::int64_t T : steps) {

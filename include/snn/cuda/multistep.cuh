@@ -13,8 +13,9 @@
 /// _rn operations that nvcc never contracts: results equal the CPU scalar reference bit for bit
 /// (forward; backward with rational surrogates). `precision::f32_fast` lets nvcc fuse.
 ///
-/// Each thread runs W neighbouring neurons (W = tuning::vector_bytes / sizeof(storage), e.g. 4
-/// float32 or 8 float16) through the whole sequence with 128-bit loads and stores, issuing the
+/// Each thread runs W neighbouring neurons (W = tuning::vector_bytes / the widest element it
+/// moves: 4 float32 neurons; 8 float16 ones in inference, 4 when the float32 h_seq is saved or
+/// read) through the whole sequence with 128-bit loads and stores, issuing the
 /// loads of several time steps before the arithmetic of the first. That path needs N % W == 0
 /// and every buffer aligned to its vector width (torch's and cudaMalloc's allocations are);
 /// otherwise the same kernels run with W = 1. Both give the same bits.
@@ -96,9 +97,14 @@ constexpr std::size_t packet_alignment(int w) {
     return bytes > 16 ? 16 : bytes;
 }
 
-template <class Config, class Tuning>
+/// Neurons per thread: vector_bytes of the widest [T, N] element the kernel touches (the
+/// storage dtype; in training and backward also the saved h_seq, float32 for half storage).
+template <class Config, class Tuning, bool SavesState>
 constexpr int lanes_per_thread() {
-    constexpr int w = Tuning::vector_bytes / static_cast<int>(sizeof(typename Config::storage_type));
+    constexpr int storage = static_cast<int>(sizeof(typename Config::storage_type));
+    constexpr int saved = static_cast<int>(sizeof(typename Config::saved_type));
+    constexpr int widest = SavesState && saved > storage ? saved : storage;
+    constexpr int w = Tuning::vector_bytes / widest;
     static_assert(w >= 1 && (w & (w - 1)) == 0 && w <= 32, "vector_bytes / sizeof(storage) must be a power of two <= 32");
     return w;
 }
@@ -484,7 +490,7 @@ cudaError_t launch_forward(const neuron_params& params, const forward_args<Confi
     constexpr int threads = Tuning::forward_threads;
     constexpr int prefetch = Tuning::forward_prefetch_steps;
     constexpr int interval = Tuning::checkpoint_interval;
-    constexpr int w = lanes_per_thread<Config, Tuning>();
+    constexpr int w = lanes_per_thread<Config, Tuning, Training>();
     static_assert(threads % 32 == 0, "whole warps: the bit-packed output shuffles across the warp");
     if (forward_vectorisable<Config, w>(args)) {
         kernel::forward<Config, Training, w, prefetch, threads, interval>
@@ -543,7 +549,7 @@ cudaError_t backward(const neuron_params& params, const backward_args<Config>& a
     const auto k = prepare_constants<Config>(params);
     constexpr int threads = Tuning::backward_threads;
     constexpr int prefetch = Tuning::backward_prefetch_steps;
-    constexpr int w = detail::lanes_per_thread<Config, Tuning>();
+    constexpr int w = detail::lanes_per_thread<Config, Tuning, true>();
     double* partials = needed ? static_cast<double*>(workspace) : nullptr;
     unsigned blocks = 0;
     if (args.v_checkpoints) {

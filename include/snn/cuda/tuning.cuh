@@ -11,7 +11,7 @@ namespace cuda {
 
 /// The kernels are memory-bound: each time step of each neuron reads and writes a few elements
 /// once. What decides their speed is how many bytes each thread keeps in flight:
-///   vector_bytes    bytes of a [T, N] storage row one thread reads per step (16: one 128-bit
+///   vector_bytes    bytes of the widest [T, N] element one thread moves per step (16: one 128-bit
 ///                   load; 4 float32 / 8 float16 neurons per thread). Used when N is a multiple
 ///                   of the neurons per thread and the buffers are aligned; else 1 neuron a thread.
 ///   *_prefetch_steps time steps whose loads a thread issues before computing the first of them
@@ -30,7 +30,7 @@ struct multistep_tuning {
     /// forward_prefetch_steps), and neurons per thread of its backward, which keeps a whole
     /// segment's pre-spike membranes in registers.
     static constexpr int checkpoint_interval = 8;
-    static constexpr int recompute_lanes = 4;
+    static constexpr int recompute_lanes = 2;
 };
 
 /// A tuning with explicit numbers, for benchmarks that compare launch configurations.
