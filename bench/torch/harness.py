@@ -17,6 +17,7 @@ Works with torch 1.13 (no torch.compile: reported as skipped) and torch 2.x.
 import argparse
 import csv
 import datetime
+import functools
 import inspect
 import json
 import math
@@ -110,6 +111,7 @@ def torch_multistep(x_seq, kind="lif", tau=2.0, decay_input=True, v_threshold=1.
 # ------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def git_commit():
     try:
         out = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty", "--abbrev=7"], capture_output=True, text=True,
@@ -136,6 +138,7 @@ def device_name(device):
     return f"{name} ({torch.get_num_threads()} torch threads)"
 
 
+@functools.lru_cache(maxsize=None)
 def driver_version():
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True,
@@ -197,7 +200,6 @@ def copy_bandwidth(device, timer):
     src = torch.ones(n, dtype=torch.float32, device=device)
     dst = torch.empty_like(src)
     ms, _ = timer(lambda: dst.copy_(src))
-    del src, dst
     return 2 * n * 4 / (ms * 1e-3)
 
 
@@ -421,8 +423,8 @@ def eager_impl(x):
 def compile_impl(x):
     if not hasattr(torch, "compile"):
         raise RuntimeError(f"torch.compile needs torch 2 (this is {torch.__version__})")
-    import torch._dynamo
-    torch._dynamo.reset()  # fresh caches per (T, dtype): no recompilation limit, honest compile time
+    import torch._dynamo as dynamo
+    dynamo.reset()  # fresh caches per (T, dtype): no recompilation limit, honest compile time
     kwargs = loop_kwargs(TIMED)
     compiled = torch.compile(lambda t: torch_multistep(t, **kwargs)[0])
     return timed_loop(x, compiled)
@@ -461,7 +463,7 @@ def snn_kernel_impl(snn_torch):
 # inductor). A child per implementation also keeps one backend's failure from the others.
 # ------------------------------------------------------------------------------------------
 
-SJ_IMPLS = ["torch", "cupy", "triton", "cuda", "inductor"]
+SJ_IMPLS = ["triton", "torch", "inductor", "cuda", "cupy"]
 
 
 def sj_child(args):
@@ -505,8 +507,8 @@ def sj_child(args):
             kw["backend"] = impl
         node = sjn.LIFNode(**kw).to(device)
         if impl == "inductor" and not legacy:
-            import torch._dynamo
-            torch._dynamo.reset()  # a fresh cache per row: no recompilation limit
+            import torch._dynamo as dynamo
+            dynamo.reset()  # a fresh cache per row: no recompilation limit
             return torch.compile(node)
         return node
 
@@ -585,66 +587,14 @@ def parse_dtypes(text):
     return out
 
 
-def time_all(args, snn_torch, device, out_dir):
-    timer = Timer(device, args.warmup, args.min_reps, args.max_reps, args.rep_budget_s)
-    bandwidth = copy_bandwidth(device, timer)
-    print(f"\n== copy bandwidth (read + write): {bandwidth / 1e9:.1f} GB/s")
-    rows = []
-    impls = [i for i in args.impls.split(",") if i]
-    compile_spent = 0.0
-    makers = {"torch-eager": eager_impl, "torch-compile": compile_impl}
-    if snn_torch is not None:
-        makers["snn"] = snn_impl(snn_torch)
-        makers["snn-kernel"] = snn_kernel_impl(snn_torch)
-    for dtype in parse_dtypes(args.dtypes):
-        for T in parse_ints(args.T):
-            x = torch.rand(T, args.N, device=device, dtype=dtype) * 2
-            for impl in impls:
-                if impl.startswith("sj") or impl not in makers:
-                    continue
-                for mode in ("fwd", "fwdbwd"):
-                    base = dict(dtype=str(dtype).replace("torch.", ""), mode=mode, T=T, impl=impl)
-                    if impl == "torch-compile":
-                        if args.no_compile:
-                            rows.append(dict(base, status="skipped", note="--no-compile"))
-                            continue
-                        if T > args.compile_max_T:
-                            rows.append(dict(base, status="skipped", note=f"T > --compile-max-T {args.compile_max_T} (compile time)"))
-                            continue
-                        if compile_spent > args.compile_budget_s:
-                            rows.append(dict(base, status="skipped", note=f"compile budget {args.compile_budget_s:g} s spent"))
-                            continue
-                    t0 = time.perf_counter()
-                    try:
-                        fwd, fwdbwd, before = makers[impl](x)
-                        ms, reps = timer(fwd if mode == "fwd" else fwdbwd, before=before if mode == "fwdbwd" else None)
-                        wall = time.perf_counter() - t0
-                        note = f"{wall:.1f} s incl. compile" if impl == "torch-compile" else ""
-                        rows.append(dict(base, ms=ms, reps=reps, status="ok", note=note))
-                    except Exception as error:
-                        rows.append(dict(base, status="skipped", note=f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"))
-                    if impl == "torch-compile":
-                        compile_spent += time.perf_counter() - t0
-                    print(f"  {rows[-1]['dtype']:8s} T={T:<4d} {mode:7s} {impl:14s} "
-                          + (f"{rows[-1]['ms']:10.4f} ms" if rows[-1]["status"] == "ok" else f"skipped: {rows[-1]['note']}"), flush=True)
-            del x
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-    sj_wanted = [i[3:] for i in impls if i.startswith("sj-")]
-    for impl in sj_wanted:
-        t0 = time.perf_counter()
-        new = run_sj(args, impl)
-        for r in new:
-            print(f"  {r.get('dtype', '-'):8s} T={r.get('T', '-')!s:<4s} {r.get('mode', '-'):7s} {r['impl']:14s} "
-                  + (f"{r['ms']:10.4f} ms" if r["status"] == "ok" else f"skipped: {r.get('note', '')}"), flush=True)
-        print(f"  ({r['impl']}: {time.perf_counter() - t0:.0f} s)")
-        rows += new
+def annotate(rows, N, bandwidth):
+    """Roofline (the anchor files' definition) and the ratio to snn kernel-level per row."""
     elem = {"float32": 4, "float16": 2}
     for r in rows:
-        r["N"] = args.N
+        r["N"] = N
         if "T" in r and "dtype" in r:
             passes = 2 if r["mode"] == "fwd" else 6
-            r["roofline_ms"] = passes * r["T"] * args.N * elem[r["dtype"]] / bandwidth * 1e3
+            r["roofline_ms"] = passes * r["T"] * N * elem[r["dtype"]] / bandwidth * 1e3
             if r.get("status") == "ok":
                 r["frac_roofline"] = r["roofline_ms"] / r["ms"]
     kernel = {(r["dtype"], r["mode"], r["T"]): r["ms"] for r in rows if r["impl"] == "snn-kernel" and r.get("status") == "ok"}
@@ -652,11 +602,92 @@ def time_all(args, snn_torch, device, out_dir):
         k = (r.get("dtype"), r.get("mode"), r.get("T"))
         if r.get("status") == "ok" and k in kernel:
             r["x_snn_kernel"] = r["ms"] / kernel[k]
+
+
+def print_row(r):
+    print(f"  {r.get('dtype', '-'):8s} T={r.get('T', '-')!s:<4s} {r.get('mode', '-'):7s} {r['impl']:14s} "
+          + (f"{r['ms']:10.4f} ms" if r["status"] == "ok" else f"skipped: {r.get('note', '')}"), flush=True)
+
+
+def time_all(args, snn_torch, device, out_dir, save):
+    """Three passes, the most informative first, so that a run cut short keeps them: (1) torch
+    eager, snn, snn kernel-level; (2) SpikingJelly; (3) torch.compile, smallest T first, until
+    its time budget is spent. `save(rows)` is called after every row."""
+    timer = Timer(device, args.warmup, args.min_reps, args.max_reps, args.rep_budget_s)
+    bandwidth = copy_bandwidth(device, timer)
+    print(f"\n== copy bandwidth (read + write): {bandwidth / 1e9:.1f} GB/s")
+    rows = []
+    impls = [i for i in args.impls.split(",") if i]
+    makers = {"torch-eager": eager_impl}
+    if snn_torch is not None:
+        makers["snn"] = snn_impl(snn_torch)
+        makers["snn-kernel"] = snn_kernel_impl(snn_torch)
+    dtypes, Ts = parse_dtypes(args.dtypes), parse_ints(args.T)
+
+    def add(row):
+        rows.append(row)
+        print_row(row)
+        annotate(rows, args.N, bandwidth)
+        save(rows, bandwidth)
+
+    def measure(impl, make, x, mode, base, t0):
+        try:
+            fwd, fwdbwd, before = make(x)
+            ms, reps = timer(fwd if mode == "fwd" else fwdbwd, before=before if mode == "fwdbwd" else None)
+            note = f"{time.perf_counter() - t0:.1f} s incl. compile" if impl == "torch-compile" else ""
+            return dict(base, ms=ms, reps=reps, status="ok", note=note)
+        except Exception as error:
+            text = str(error).splitlines()[0][:200] if str(error) else ""
+            return dict(base, status="skipped", note=f"{type(error).__name__}: {text}")
+
+    print("\n== timing: torch eager, snn, snn kernel-level")
+    for dtype in dtypes:
+        for T in Ts:
+            x = torch.rand(T, args.N, device=device, dtype=dtype) * 2
+            for impl in impls:
+                if impl in makers:
+                    for mode in ("fwd", "fwdbwd"):
+                        base = dict(dtype=str(dtype).replace("torch.", ""), mode=mode, T=T, impl=impl)
+                        add(measure(impl, makers[impl], x, mode, base, time.perf_counter()))
+            del x
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    for impl in [i[3:] for i in impls if i.startswith("sj-")]:
+        print(f"\n== timing: SpikingJelly {impl} (child process)")
+        t0 = time.perf_counter()
+        for r in run_sj(args, impl):
+            add(r)
+        print(f"  ({time.perf_counter() - t0:.0f} s)")
+
+    if "torch-compile" in impls:
+        print("\n== timing: torch.compile of the loop")
+        spent = 0.0
+        for T in Ts:
+            for dtype in dtypes:
+                x = None
+                for mode in ("fwd", "fwdbwd"):
+                    base = dict(dtype=str(dtype).replace("torch.", ""), mode=mode, T=T, impl="torch-compile")
+                    if args.no_compile:
+                        add(dict(base, status="skipped", note="--no-compile"))
+                    elif T > args.compile_max_T:
+                        add(dict(base, status="skipped", note=f"T > --compile-max-T {args.compile_max_T} (compile time)"))
+                    elif spent > args.compile_budget_s:
+                        add(dict(base, status="skipped", note=f"compile budget {args.compile_budget_s:g} s spent (--compile-budget-s)"))
+                    else:
+                        if x is None:
+                            x = torch.rand(T, args.N, device=device, dtype=dtype) * 2
+                        t0 = time.perf_counter()
+                        add(measure("torch-compile", compile_impl, x, mode, base, t0))
+                        spent += time.perf_counter() - t0
+                del x
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
     return rows, bandwidth
 
 
-def write_outputs(args, rows, bandwidth, device, out_dir, check_ok):
-    header = [
+def csv_header(args, device, bandwidth, check_ok):
+    return [
         f"snn torch harness: multi-step LIF (tau {TIMED['tau']}, decay_input, v_th {TIMED['v_threshold']}, hard reset "
         f"{TIMED['v_reset']}, ATan({TIMED['alpha']})), N = {args.N}",
         f"device {device_name(device)}" + (f", driver {driver_version()}" if device.type == "cuda" else ""),
@@ -668,8 +699,10 @@ def write_outputs(args, rows, bandwidth, device, out_dir, check_ok):
         f"torch.autograd.backward(spikes, grad_tensors=dense g) (snn-kernel: forward_training + backward, preallocated)",
         f"check vs the plain torch loop: {'passed' if check_ok else 'FAILED' if check_ok is not None else 'not run'}",
     ]
+
+
+def write_csv(path, header, rows):
     fields = ["dtype", "mode", "T", "N", "impl", "ms", "reps", "roofline_ms", "frac_roofline", "x_snn_kernel", "status", "note"]
-    path = os.path.join(out_dir, "timings.csv")
     with open(path, "w", newline="") as f:
         for line in header:
             f.write("# " + line + "\n")
@@ -677,6 +710,14 @@ def write_outputs(args, rows, bandwidth, device, out_dir, check_ok):
         writer.writeheader()
         for r in rows:
             writer.writerow({k: (f"{v:.5g}" if isinstance(v, float) else v) for k, v in r.items()})
+
+
+def write_outputs(args, rows, bandwidth, device, out_dir, check_ok):
+    header = csv_header(args, device, bandwidth, check_ok)
+    write_csv(os.path.join(out_dir, "timings.csv"), header, rows)
+    partial = os.path.join(out_dir, "timings.partial.csv")
+    if os.path.exists(partial):
+        os.remove(partial)
 
     lines = ["\n".join("# " + h for h in header), ""]
     ok = [r for r in rows if r.get("status") == "ok"]
@@ -835,7 +876,10 @@ def main():
         check_ok = run_checks(snn_torch, device, parse_dtypes(args.dtypes), args.check_T, args.check_N, out_dir)
     if args.check_only:
         return 0 if check_ok else 1
-    rows, bandwidth = time_all(args, snn_torch, device, out_dir)
+    def save(rows, bandwidth):  # a run cut short still leaves its rows
+        write_csv(os.path.join(out_dir, "timings.partial.csv"), csv_header(args, device, bandwidth, check_ok), rows)
+
+    rows, bandwidth = time_all(args, snn_torch, device, out_dir, save)
     write_outputs(args, rows, bandwidth, device, out_dir, check_ok)
     return 0 if check_ok in (True, None) else 1
 

@@ -10,9 +10,11 @@
 // contiguous and on x's device. Bad input raises TypeError (dtype) or ValueError (the rest),
 // the message naming the argument.
 #include <torch/extension.h>
+#include <pybind11/stl.h>  // std::optional arguments
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -123,11 +125,11 @@ void check_state(const at::Tensor& t, const char* name, const call_layout& l) {
 }
 
 template <class T = void>
-T* ptr_or_null(const c10::optional<at::Tensor>& t) {
+T* ptr_or_null(const std::optional<at::Tensor>& t) {
     return t.has_value() && t->defined() ? static_cast<T*>(t->data_ptr()) : nullptr;
 }
 
-bool given(const c10::optional<at::Tensor>& t) { return t.has_value() && t->defined(); }
+bool given(const std::optional<at::Tensor>& t) { return t.has_value() && t->defined(); }
 
 // ---------------------------------------------------------------------------------------------
 // The neuron.
@@ -137,8 +139,8 @@ bool given(const c10::optional<at::Tensor>& t) { return t.has_value() && t->defi
 /// preallocated tensors; nothing is allocated except PLIF's CUDA workspace.
 class Neuron {
 public:
-    Neuron(const std::string& kind, double tau, bool decay_input, double v_threshold, c10::optional<double> v_reset, bool detach_reset,
-           const std::string& surrogate, c10::optional<double> alpha, const std::string& division)
+    Neuron(const std::string& kind, double tau, bool decay_input, double v_threshold, std::optional<double> v_reset, bool detach_reset,
+           const std::string& surrogate, std::optional<double> alpha, const std::string& division)
         : kind_(kind), decay_input_(decay_input), division_(division) {
         if (kind == "if") charge_ = charge_id::if_;
         else if (kind == "lif") charge_ = decay_input ? charge_id::lif_decay_input : charge_id::lif;
@@ -172,9 +174,9 @@ public:
     }
 
     /// Forward; `h_seq` given selects the training kernel (which fills it for backward).
-    void forward(const at::Tensor& x, const at::Tensor& spike, const c10::optional<at::Tensor>& h_seq,
-                 const c10::optional<at::Tensor>& v_init, const c10::optional<at::Tensor>& v_seq,
-                 const c10::optional<at::Tensor>& v_last, double w) const {
+    void forward(const at::Tensor& x, const at::Tensor& spike, const std::optional<at::Tensor>& h_seq,
+                 const std::optional<at::Tensor>& v_init, const std::optional<at::Tensor>& v_seq,
+                 const std::optional<at::Tensor>& v_last, double w) const {
         const call_layout l = layout_of(x, "x");
         check_seq(spike, "spike", l, l.storage);
         if (given(h_seq)) check_seq(*h_seq, "h_seq", l, at::kFloat);
@@ -211,9 +213,9 @@ public:
 
     /// Backward through time: fills grad_x (and grad_v_init, grad_w when given).
     void backward(const at::Tensor& grad_spike, const at::Tensor& h_seq, const at::Tensor& grad_x,
-                  const c10::optional<at::Tensor>& grad_v_seq, const c10::optional<at::Tensor>& grad_v_last,
-                  const c10::optional<at::Tensor>& x, const c10::optional<at::Tensor>& v_seq, const c10::optional<at::Tensor>& v_init,
-                  const c10::optional<at::Tensor>& grad_v_init, const c10::optional<at::Tensor>& grad_w, double w) const {
+                  const std::optional<at::Tensor>& grad_v_seq, const std::optional<at::Tensor>& grad_v_last,
+                  const std::optional<at::Tensor>& x, const std::optional<at::Tensor>& v_seq, const std::optional<at::Tensor>& v_init,
+                  const std::optional<at::Tensor>& grad_v_init, const std::optional<at::Tensor>& grad_w, double w) const {
         const call_layout l = layout_of(grad_spike, "grad_spike");
         check_seq(h_seq, "h_seq", l, at::kFloat);
         check_seq(grad_x, "grad_x", l, l.storage);
@@ -272,8 +274,8 @@ public:
     bool decay_input() const { return decay_input_; }
     double tau() const { return params_.tau; }
     double v_threshold() const { return params_.v_threshold; }
-    c10::optional<double> v_reset() const {
-        if (params_.dynamic.reset == snn::reset_kind::soft) return c10::nullopt;
+    std::optional<double> v_reset() const {
+        if (params_.dynamic.reset == snn::reset_kind::soft) return std::nullopt;
         return params_.v_reset;
     }
     bool detach_reset() const { return params_.dynamic.detach_reset; }
@@ -326,7 +328,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     m.doc() = "snn's fused multi-step neuron kernels (IF, LIF, PLIF) on torch tensors, preallocated outputs, no autograd";
 
     py::class_<Neuron>(m, "Neuron")
-        .def(py::init<const std::string&, double, bool, double, c10::optional<double>, bool, const std::string&, c10::optional<double>,
+        .def(py::init<const std::string&, double, bool, double, std::optional<double>, bool, const std::string&, std::optional<double>,
                       const std::string&>(),
              py::arg("kind") = "lif", py::arg("tau") = 2.0, py::arg("decay_input") = true, py::arg("v_threshold") = 1.0,
              py::arg("v_reset") = 0.0, py::arg("detach_reset") = false, py::arg("surrogate") = "sigmoid", py::arg("alpha") = py::none(),
