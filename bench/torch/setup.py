@@ -59,12 +59,15 @@ def generated_cuda_units():
     return units
 
 
+# SNN_TORCH_DISPATCH_LIB=none builds without the CPU kernels (CUDA only: for machines without
+# xsimd); CPU tensors then raise a ValueError saying so.
 dispatch_lib = os.environ.get("SNN_TORCH_DISPATCH_LIB")
-if not dispatch_lib or not pathlib.Path(dispatch_lib).is_file():
-    sys.exit("SNN_TORCH_DISPATCH_LIB must name libsnn_torch_dispatch.a (build it with bench/torch/build.sh)")
+if not dispatch_lib or (dispatch_lib != "none" and not pathlib.Path(dispatch_lib).is_file()):
+    sys.exit("SNN_TORCH_DISPATCH_LIB must name libsnn_torch_dispatch.a (build it with bench/torch/build.sh) or be 'none'")
+extra_objects = [] if dispatch_lib == "none" else [dispatch_lib]
 
 include_dirs = [str(ROOT / "include"), str(CSRC)]
-cxx_flags = ["-O2", "-Wall"]
+cxx_flags = ["-O2", "-Wall"] + ([] if dispatch_lib == "none" else ["-DSNN_TORCH_WITH_CPU_KERNELS=1"])
 if int(torch.__version__.split(".")[0]) < 2:
     cxx_flags.append("-std=c++17")  # torch 1.x's default is C++14; snn needs 17 (torch 2 picks 17 or newer itself)
 sources = [str(CSRC / "snn_torch.cpp")]
@@ -78,7 +81,7 @@ if want_cuda():
         include_dirs=include_dirs,
         define_macros=[("SNN_TORCH_WITH_CUDA", "1")],
         extra_compile_args={"cxx": cxx_flags + ["-DSNN_TORCH_WITH_CUDA=1"], "nvcc": ["-O3", "-Xcompiler=-Wall"]},
-        extra_objects=[dispatch_lib],
+        extra_objects=extra_objects,
         extra_link_args=["-pthread"],
     )
     print("snn_torch: building with CUDA", torch.version.cuda, "for", os.environ.get("TORCH_CUDA_ARCH_LIST", "the visible GPUs"))
@@ -88,7 +91,7 @@ else:
         sources,
         include_dirs=include_dirs,
         extra_compile_args={"cxx": cxx_flags},
-        extra_objects=[dispatch_lib],
+        extra_objects=extra_objects,
         extra_link_args=["-pthread"],
     )
     print("snn_torch: building without CUDA (CPU kernels only)")

@@ -50,6 +50,7 @@ std::string shape_text(at::IntArrayRef sizes) {
 // ---------------------------------------------------------------------------------------------
 const snn::cpu::kernel_table* selected_cpu_table = nullptr;
 
+#ifdef SNN_TORCH_WITH_CPU_KERNELS
 const snn::cpu::kernel_table& cpu_table() {
     if (selected_cpu_table == nullptr) {
         try {
@@ -60,6 +61,11 @@ const snn::cpu::kernel_table& cpu_table() {
     }
     return *selected_cpu_table;
 }
+#else
+[[noreturn]] const snn::cpu::kernel_table& cpu_table() {
+    throw snn::invalid_argument("x", "is a CPU tensor but snn_torch was built without its CPU kernels (xsimd was missing at build time)");
+}
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // Tensor checks.
@@ -353,11 +359,21 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         .def("division_on", [](const Neuron& n, const std::string& device) { return n.division_on(at::Device(device)); }, py::arg("device"))
         .def("__repr__", &Neuron::repr);
 
+#ifdef SNN_TORCH_WITH_CPU_KERNELS
     m.def("cpu_isa", [] { return std::string(cpu_table().isa); }, "Instruction set of the CPU kernels in use");
+#else
+    m.def("cpu_isa", [] { return std::string("none (built without CPU kernels)"); });
+#endif
+#ifdef SNN_TORCH_WITH_CPU_KERNELS
     m.def("available_cpu_isas", [] { return snn::cpu::available_isas(); }, "Compiled instruction sets this CPU can run, best first");
     m.def(
         "select_cpu_isa", [](const std::string& isa) { selected_cpu_table = &snn::cpu::select_isa(isa); }, py::arg("isa"),
         "Use the CPU kernels of one instruction set ('scalar', 'sse2', 'avx2', 'avx512', 'simd' = best)");
+    m.attr("with_cpu_kernels") = true;
+#else
+    m.def("available_cpu_isas", [] { return std::string(); });
+    m.attr("with_cpu_kernels") = false;
+#endif
 #ifdef SNN_TORCH_WITH_CUDA
     m.attr("with_cuda") = true;
 #else

@@ -35,6 +35,7 @@ def build_info():
     """What this build contains: CUDA or not, the CPU instruction set in use."""
     return {
         "with_cuda": bool(_C.with_cuda),
+        "with_cpu_kernels": bool(_C.with_cpu_kernels),
         "cpu_isa": _C.cpu_isa(),
         "available_cpu_isas": _C.available_cpu_isas(),
         "torch": torch.__version__,
