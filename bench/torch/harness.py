@@ -308,6 +308,45 @@ def check_case(snn_torch, device, dtype, name, p, T, N, seed):
     return rows
 
 
+def check_chunked(snn_torch, device, dtype, T, N, seed):
+    """Two calls of a module chained through its membrane (v_last of the first is v_init of
+    the second, the gradient flowing back through it) must give the bits of one call over the
+    whole sequence: exercises grad_v_last, grad_v_init and the modules' state."""
+    gen = torch.Generator().manual_seed(seed)
+    x = (torch.randn(T, N, generator=gen) * 1.5 + 0.5).to(dtype).to(device)
+    g = torch.randn(T, N, generator=gen).to(dtype).to(device)
+    rows = []
+    for kind, module in (("lif", lambda: snn_torch.LIFNode(tau=2.5, surrogate="atan", alpha=2.0)),
+                         ("plif", lambda: snn_torch.ParametricLIFNode(init_tau=3.0, surrogate="atan", alpha=2.0))):
+        whole, parts = module().to(device), module().to(device)
+        xw = x.clone().requires_grad_()
+        s_whole = whole(xw)
+        torch.autograd.backward(s_whole, grad_tensors=g)
+        xp = x.clone().requires_grad_()
+        half = T // 2
+        s_parts = torch.cat([parts(xp[:half]), parts(xp[half:])])  # the second call starts from parts.v
+        torch.autograd.backward(s_parts, grad_tensors=g)
+        info = dict(spike_equal=bool(torch.equal(s_parts, s_whole)), v_last_equal=bool(torch.equal(parts.v, whole.v)),
+                    grad_x_equal=bool(torch.equal(xp.grad, xw.grad)))
+        ok = all(info.values())
+        if kind == "plif":  # dL/dw is summed over both calls in another order: equal up to rounding
+            a, b = float(parts.w.grad), float(whole.w.grad)
+            info["grad_w_rel_diff"] = abs(a - b) / max(abs(b), 1e-12)
+            ok = ok and info["grad_w_rel_diff"] <= TOLERANCE[dtype]["grad_w"]
+        rows.append(dict(device=device.type, dtype=str(dtype).replace("torch.", ""), case=f"{kind}_module_two_calls_vs_one",
+                         quantity="chained", passed=ok, **info))
+    # [T, N...] with several trailing dimensions is [T, prod(N...)] flattened
+    neuron = make_neuron(snn_torch, TIMED)
+    x4 = x[:, : (N // 12) * 12].contiguous()
+    flat, v_flat = snn_torch.multistep(x4, neuron)
+    shaped, v_shaped = snn_torch.multistep(x4.view(T, 3, 4, -1), neuron)
+    ok = bool(torch.equal(shaped.reshape(flat.shape), flat)) and tuple(v_shaped.shape) == (3, 4, x4.shape[1] // 12) and bool(
+        torch.equal(v_shaped.reshape(-1), v_flat))
+    rows.append(dict(device=device.type, dtype=str(dtype).replace("torch.", ""), case="lif_shape_T_3_4_M_vs_flat", quantity="shape",
+                     passed=ok))
+    return rows
+
+
 def native_half_comparison(snn_torch, device, T, N, seed):
     """Informational: snn float16 (float32 arithmetic) against the loop run in torch half
     (every op rounded to half). They differ by design; reported, not checked."""
@@ -334,6 +373,11 @@ def run_checks(snn_torch, device, dtypes, T, N, out_dir):
             except Exception as error:  # a crash is a failed check, reported with its reason
                 rows.append(dict(device=device.type, dtype=str(dtype).replace("torch.", ""), case=name, quantity="run", passed=False,
                                  error=f"{type(error).__name__}: {error}"))
+        try:
+            rows += check_chunked(snn_torch, device, dtype, T, N, seed=777)
+        except Exception as error:
+            rows.append(dict(device=device.type, dtype=str(dtype).replace("torch.", ""), case="module_two_calls_vs_one", quantity="run",
+                             passed=False, error=f"{type(error).__name__}: {error}"))
         if dtype == torch.float16:
             try:
                 rows.append(native_half_comparison(snn_torch, device, T, N, seed=99))
