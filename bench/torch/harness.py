@@ -590,7 +590,7 @@ def sj_child(args):
     return rows
 
 
-def run_sj(args, impl):
+def run_sj(args, impl, timeout_s):
     env = dict(os.environ)
     env["SJ_LIF_CUDA_IMPLEMENTATION"] = "auto" if impl in ("inductor", "cupy") else impl
     cmd = [sys.executable, os.path.abspath(__file__), "--sj-child", impl, "--device", args.device, "--dtypes", args.dtypes,
@@ -598,11 +598,11 @@ def run_sj(args, impl):
            str(args.max_reps), "--rep-budget-s", str(args.rep_budget_s), "--compile-max-T", str(args.compile_max_T), "out-unused"]
     rows = []
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.sj_timeout_s)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=max(timeout_s, 1.0))
         out, err, code = proc.stdout, proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as error:
         out = error.stdout.decode() if isinstance(error.stdout, bytes) else (error.stdout or "")
-        err, code = f"timed out after {args.sj_timeout_s} s (--sj-timeout-s)", -1
+        err, code = f"stopped after {timeout_s:.0f} s (--sj-timeout-s / --deadline-s); rows not reported were not reached", -1
     for line in out.splitlines():
         if line.startswith("SJROW "):
             rows.append(json.loads(line[6:]))
@@ -667,6 +667,14 @@ def time_all(args, snn_torch, device, out_dir, save):
         makers["snn"] = snn_impl(snn_torch)
         makers["snn-kernel"] = snn_kernel_impl(snn_torch)
     dtypes, Ts = parse_dtypes(args.dtypes), parse_ints(args.T)
+    deadline = time.perf_counter() + args.deadline_s
+
+    def late(base):
+        """Past --deadline-s: the row is reported skipped instead of measured."""
+        if time.perf_counter() < deadline:
+            return False
+        add(dict(base, status="skipped", note=f"--deadline-s {args.deadline_s:g} reached"))
+        return True
 
     def add(row):
         rows.append(row)
@@ -692,7 +700,8 @@ def time_all(args, snn_torch, device, out_dir, save):
                 if impl in makers:
                     for mode in ("fwd", "fwdbwd"):
                         base = dict(dtype=str(dtype).replace("torch.", ""), mode=mode, T=T, impl=impl)
-                        add(measure(impl, makers[impl], x, mode, base, time.perf_counter()))
+                        if not late(base):
+                            add(measure(impl, makers[impl], x, mode, base, time.perf_counter()))
             del x
             if device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -700,7 +709,9 @@ def time_all(args, snn_torch, device, out_dir, save):
     for impl in [i[3:] for i in impls if i.startswith("sj-")]:
         print(f"\n== timing: SpikingJelly {impl} (child process)")
         t0 = time.perf_counter()
-        for r in run_sj(args, impl):
+        if late(dict(impl=f"sj-{impl}")):
+            continue
+        for r in run_sj(args, impl, timeout_s=min(args.sj_timeout_s, deadline - t0)):
             add(r)
         print(f"  ({time.perf_counter() - t0:.0f} s)")
 
@@ -718,7 +729,7 @@ def time_all(args, snn_torch, device, out_dir, save):
                         add(dict(base, status="skipped", note=f"T > --compile-max-T {args.compile_max_T} (compile time)"))
                     elif spent > args.compile_budget_s:
                         add(dict(base, status="skipped", note=f"compile budget {args.compile_budget_s:g} s spent (--compile-budget-s)"))
-                    else:
+                    elif not late(base):
                         if x is None:
                             x = torch.rand(T, args.N, device=device, dtype=dtype) * 2
                         t0 = time.perf_counter()
@@ -874,6 +885,8 @@ def main():
     ap.add_argument("--compile-budget-s", type=float, default=150.0, help="stop compiling once this much time went to torch.compile")
     ap.add_argument("--no-sj", action="store_true", help="skip SpikingJelly")
     ap.add_argument("--sj-timeout-s", type=float, default=240.0, help="time limit of one SpikingJelly child process")
+    ap.add_argument("--deadline-s", type=float, default=float("inf"),
+                    help="timing stops starting rows after this many seconds (later rows: skipped); outputs are still written")
     ap.add_argument("--check-only", action="store_true")
     ap.add_argument("--no-check", action="store_true")
     ap.add_argument("--check-T", type=int, default=16)
