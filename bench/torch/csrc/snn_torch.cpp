@@ -48,10 +48,10 @@ std::string shape_text(at::IntArrayRef sizes) {
 // ---------------------------------------------------------------------------------------------
 // CPU kernel table (run-time ISA selection, once).
 // ---------------------------------------------------------------------------------------------
-const snn::cpu::kernel_table* selected_cpu_table = nullptr;
-
 #ifdef SNN_TORCH_WITH_CPU_KERNELS
-const snn::cpu::kernel_table& cpu_table() {
+const snn::cpu::kernel_table* selected_cpu_table = nullptr;  // read and set with the GIL held
+
+const snn::cpu::kernel_table& cpu_table(const char* /*argument*/) {
     if (selected_cpu_table == nullptr) {
         try {
             selected_cpu_table = &snn::cpu::select_isa("simd");
@@ -62,8 +62,8 @@ const snn::cpu::kernel_table& cpu_table() {
     return *selected_cpu_table;
 }
 #else
-[[noreturn]] const snn::cpu::kernel_table& cpu_table() {
-    throw snn::invalid_argument("x", "is a CPU tensor but snn_torch was built without its CPU kernels (xsimd was missing at build time)");
+[[noreturn]] const snn::cpu::kernel_table& cpu_table(const char* argument) {
+    throw snn::invalid_argument(argument, "is a CPU tensor but snn_torch was built without its CPU kernels (xsimd was missing at build time)");
 }
 #endif
 
@@ -205,7 +205,7 @@ public:
         const snn::neuron_params p = params_for(l.device, w);
 
         if (l.device.is_cpu()) {
-            const snn::cpu::kernel_entry& entry = cpu_table().at(l.precision, charge_);
+            const snn::cpu::kernel_entry& entry = cpu_table("x").at(l.precision, charge_);
             const snn::cpu::execution exec{at::get_num_threads()};
             py::gil_scoped_release no_gil;
             (training ? entry.forward_training : entry.forward_inference)(p, e, exec);
@@ -258,7 +258,7 @@ public:
         const snn::neuron_params p = params_for(l.device, w);
 
         if (l.device.is_cpu()) {
-            const snn::cpu::kernel_entry& entry = cpu_table().at(l.precision, charge_);
+            const snn::cpu::kernel_entry& entry = cpu_table("grad_spike").at(l.precision, charge_);
             const snn::cpu::execution exec{at::get_num_threads()};
             py::gil_scoped_release no_gil;
             entry.backward(p, e, exec);
@@ -360,7 +360,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         .def("__repr__", &Neuron::repr);
 
 #ifdef SNN_TORCH_WITH_CPU_KERNELS
-    m.def("cpu_isa", [] { return std::string(cpu_table().isa); }, "Instruction set of the CPU kernels in use");
+    m.def("cpu_isa", [] { return std::string(cpu_table("isa").isa); }, "Instruction set of the CPU kernels in use");
 #else
     m.def("cpu_isa", [] { return std::string("none (built without CPU kernels)"); });
 #endif
