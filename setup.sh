@@ -4,6 +4,8 @@
 #   ./setup.sh demo   install dependencies, build the release preset, run the Fashion-MNIST example
 #   ./setup.sh test   install dependencies, build + test the release and asan presets, then check
 #                     the golden vectors ($SNN_GOLDEN_DIR, or ../shared/golden/sj beside the repo)
+#   ./setup.sh torch  also install Debian's PyTorch, build the snn_torch extension (CPU) and
+#                     check it against a plain torch loop (bench/torch/harness.py --check-only)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,12 +14,14 @@ cd "$REPO"
 JOBS="$(nproc 2>/dev/null || echo 2)"
 PACKAGES=(build-essential cmake libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev
           nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3)
+# Only for `./setup.sh torch` (bench/torch): Debian's CPU PyTorch and matplotlib for its plots.
+TORCH_PACKAGES=(python3-torch python3-matplotlib)
 SCRIPT_START=$SECONDS
 SECTION_NAME=""
 SECTION_START=0
 
 usage() {
-    echo "usage: $0 demo|test" >&2
+    echo "usage: $0 demo|test|torch" >&2
     exit 2
 }
 
@@ -169,6 +173,14 @@ case "$1" in
         build_preset asan
         test_preset asan
         golden_check
+        ;;
+    torch)
+        PACKAGES+=("${TORCH_PACKAGES[@]}")
+        install_dependencies
+        section "build: bench/torch (snn_torch, CPU)"
+        PYTHON=/usr/bin/python3 SNN_TORCH_CUDA=0 MAX_JOBS="$JOBS" bench/torch/build.sh
+        section "check: bench/torch/harness.py --device cpu --check-only"
+        /usr/bin/python3 bench/torch/harness.py build/torch/check --device cpu --check-only
         ;;
     *)
         usage
