@@ -1,0 +1,122 @@
+#pragma once
+/// \file
+/// Lynxi float16 kernels on the CPU: the step code of emu/lynxi/step.hpp run one neuron at a
+/// time (`scalar`, the reference) or one xsimd register of neurons at a time (`simd<Arch>`),
+/// threaded across neurons. Both give the same bits: every operation is an IEEE float32
+/// operation followed by an exact binary16 rounding, and the transcendental functions (tanh,
+/// sigmoid, exp) are evaluated lane by lane in double.
+///
+/// Entry points take host pointers, check their arguments (snn::invalid_argument) and run to
+/// completion on the calling thread plus `exec.threads - 1` workers.
+
+#include <cstdint>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "snn/cpu/parallel.hpp"
+#include "snn/cpu/simd_ops.hpp"
+#include "snn/emu/lynxi/params.hpp"
+#include "snn/emu/lynxi/step.hpp"
+
+namespace snn {
+namespace emu {
+namespace lynxi {
+
+template <class Arch>
+struct lanes<xsimd::batch<float, Arch>> {
+    using batch = xsimd::batch<float, Arch>;
+    using mask = xsimd::batch_bool<float, Arch>;
+    static constexpr int width = static_cast<int>(batch::size);
+
+    template <class F> SNN_ALWAYS_INLINE static batch generate(std::int64_t n, F&& f) {
+        alignas(64) float values[batch::size];
+        for (std::size_t i = 0; i < batch::size; ++i) values[i] = f(n + static_cast<std::int64_t>(i));
+        return batch::load_aligned(values);
+    }
+    template <class F> SNN_ALWAYS_INLINE static batch map(const batch& a, F&& f) {
+        alignas(64) float values[batch::size];
+        a.store_aligned(values);
+        for (std::size_t i = 0; i < batch::size; ++i) values[i] = f(values[i]);
+        return batch::load_aligned(values);
+    }
+    template <class F> SNN_ALWAYS_INLINE static batch map3(const batch& a, const batch& b, const batch& c, F&& f) {
+        alignas(64) float va[batch::size], vb[batch::size], vc[batch::size];
+        a.store_aligned(va);
+        b.store_aligned(vb);
+        c.store_aligned(vc);
+        for (std::size_t i = 0; i < batch::size; ++i) va[i] = f(va[i], vb[i], vc[i]);
+        return batch::load_aligned(va);
+    }
+    SNN_ALWAYS_INLINE static mask both(const mask& a, const mask& b) { return a && b; }
+    SNN_ALWAYS_INLINE static mask either(const mask& a, const mask& b) { return a || b; }
+};
+
+namespace detail {
+
+/// Neurons per parallel work item: large enough to amortise a thread, small enough to balance.
+inline constexpr std::int64_t neurons_per_task = 4096;
+
+/// Runs kernel.column<V> over [0, neurons): full registers of V, then the remainder one neuron
+/// at a time with the same step code (same bits).
+template <class V, class Kernel>
+void run_columns(const Kernel& kernel, std::int64_t neurons, const cpu::execution& exec) {
+    constexpr std::int64_t width = lanes<V>::width;
+    const std::int64_t tasks = (neurons + neurons_per_task - 1) / neurons_per_task;
+    cpu::detail::parallel_blocks(tasks, exec, 1, [&](std::int64_t first, std::int64_t last) {
+        const std::int64_t begin = first * neurons_per_task;
+        const std::int64_t end = last * neurons_per_task < neurons ? last * neurons_per_task : neurons;
+        std::int64_t n = begin;
+        if constexpr (width > 1)
+            for (; n + width <= end; n += width) kernel.template column<V>(n);
+        for (; n < end; ++n) kernel.template column<float>(n);
+    });
+}
+
+/// `scalar` runs float columns; an xsimd architecture runs its float batches.
+struct scalar_arch {};
+
+template <class Arch>
+using column_type = std::conditional_t<std::is_same_v<Arch, scalar_arch>, float, xsimd::batch<float, Arch>>;
+
+}  // namespace detail
+
+/// CPU entry points, for `Arch` = detail::scalar_arch or an xsimd architecture the running CPU
+/// supports (see emu/lynxi/dispatch.hpp for run-time selection).
+template <class Arch = detail::scalar_arch>
+void bidl_lif_forward(const bidl_lif_params& p, const bidl_lif_args<binary16>& a, const cpu::execution& exec = {}) {
+    validate(p, a);
+    using V = detail::column_type<Arch>;
+    if (p.device == torch_device::cpu) detail::run_columns<V>(bidl_lif_kernel<torch_half<torch_device::cpu>>{p, a}, a.neurons, exec);
+    else detail::run_columns<V>(bidl_lif_kernel<torch_half<torch_device::cuda>>{p, a}, a.neurons, exec);
+}
+
+template <class Arch = detail::scalar_arch>
+void lifplus_forward(const lifplus_params& p, const lifplus_args<binary16>& a, const cpu::execution& exec = {}) {
+    validate(p, a);
+    using V = detail::column_type<Arch>;
+    if (p.device == torch_device::cpu) detail::run_columns<V>(lifplus_kernel<torch_half<torch_device::cpu>>{p, a}, a.neurons, exec);
+    else detail::run_columns<V>(lifplus_kernel<torch_half<torch_device::cuda>>{p, a}, a.neurons, exec);
+}
+
+template <class Arch = detail::scalar_arch>
+void sj_lynxi_forward(const sj_lynxi_params& p, const sj_lynxi_args<binary16>& a, const cpu::execution& exec = {}) {
+    validate(p, a);
+    using V = detail::column_type<Arch>;
+    const sj_lynxi_constants k = make_constants(p);
+    if (p.device == torch_device::cpu) detail::run_columns<V>(sj_lynxi_kernel<torch_half<torch_device::cpu>>{p, k, a}, a.neurons, exec);
+    else detail::run_columns<V>(sj_lynxi_kernel<torch_half<torch_device::cuda>>{p, k, a}, a.neurons, exec);
+}
+
+template <class Arch = detail::scalar_arch>
+void aggregate(const aggregate_params& p, const aggregate_args<binary16>& a, const cpu::execution& exec = {}) {
+    validate(p, a);
+    using V = detail::column_type<Arch>;
+    const float divisor = static_cast<float>(divisor_of(p, a.steps));
+    if (p.device == torch_device::cpu) detail::run_columns<V>(aggregate_kernel<torch_half<torch_device::cpu>>{p, divisor, a}, a.neurons, exec);
+    else detail::run_columns<V>(aggregate_kernel<torch_half<torch_device::cuda>>{p, divisor, a}, a.neurons, exec);
+}
+
+}  // namespace lynxi
+}  // namespace emu
+}  // namespace snn
