@@ -75,7 +75,15 @@ private:
     std::vector<download> downloads_;
 };
 
-void staged_bidl_lif(const ly::bidl_lif_params& p, const ly::bidl_lif_args<snn::binary16>& a, const snn::cpu::execution&) {
+cudaError_t launch_lif(const ly::bidl_lif_params& p, const ly::bidl_lif_args<snn::binary16>& a) {
+    return ly::cuda::bidl_lif_forward(p, a, nullptr);
+}
+cudaError_t launch_lif(const ly::bidl_lif_params& p, const ly::bidl_lif_args<float>& a) {
+    return ly::cuda::bidl_lif_forward_float32(p, a, nullptr);
+}
+
+template <class S>
+void staged_bidl_lif(const ly::bidl_lif_params& p, const ly::bidl_lif_args<S>& a, const snn::cpu::execution&) {
     ly::validate(p, a);
     const std::int64_t tn = a.steps * a.neurons, n = a.neurons, c = p.geometry.channels;
     staging s;
@@ -85,7 +93,7 @@ void staged_bidl_lif(const ly::bidl_lif_params& p, const ly::bidl_lif_args<snn::
     dp.theta = s.param(p.theta, c);
     dp.v0 = s.param(p.v0, c);
     dp.norm = s.norm(p.norm, c);
-    ly::bidl_lif_args<snn::binary16> d = a;
+    ly::bidl_lif_args<S> d = a;
     d.x = s.upload(a.x, tn);
     d.v_init = s.upload(a.v_init, n);
     d.spike = s.output(a.spike, tn);
@@ -93,7 +101,7 @@ void staged_bidl_lif(const ly::bidl_lif_params& p, const ly::bidl_lif_args<snn::
     d.v_pre = s.output(a.v_pre, tn);
     d.v = s.output(a.v, tn);
     d.v_last = s.output(a.v_last, n);
-    s.finish(ly::cuda::bidl_lif_forward(dp, d, nullptr), "bidl_lif_forward");
+    s.finish(launch_lif(dp, d), "bidl_lif_forward");
 }
 
 void staged_lifplus(const ly::lifplus_params& p, const ly::lifplus_args<snn::binary16>& a, const snn::cpu::execution&) {
@@ -101,7 +109,8 @@ void staged_lifplus(const ly::lifplus_params& p, const ly::lifplus_args<snn::bin
     const std::int64_t tn = a.steps * a.neurons, n = a.neurons, c = p.geometry.channels;
     staging s;
     ly::lifplus_params dp = p;
-    for (ly::soma_param ly::lifplus_params::*member :
+    using param_member = ly::soma_param ly::lifplus_params::*;
+    for (const param_member member :
          {&ly::lifplus_params::epsilon, &ly::lifplus_params::v_g, &ly::lifplus_params::tau_recip, &ly::lifplus_params::v0,
           &ly::lifplus_params::epsilon_r, &ly::lifplus_params::v_rr, &ly::lifplus_params::v_ar, &ly::lifplus_params::q_r,
           &ly::lifplus_params::epsilon_w, &ly::lifplus_params::b, &ly::lifplus_params::theta, &ly::lifplus_params::v_theta,
@@ -171,7 +180,8 @@ const kernel_table& staged_kernel_table() {
     static const kernel_table table = [] {
         kernel_table t;
         t.isa = "cuda";
-        t.bidl_lif = &staged_bidl_lif;
+        t.bidl_lif = &staged_bidl_lif<snn::binary16>;
+        t.bidl_lif_float32 = &staged_bidl_lif<float>;
         t.lifplus = &staged_lifplus;
         t.sj_lynxi = &staged_sj_lynxi;
         t.aggregate = &staged_aggregate;

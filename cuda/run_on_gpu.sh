@@ -18,11 +18,17 @@ run() { "$@" || { echo "*** FAILED: $*"; status=1; }; }
 step "device"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
 step "configure + build"
 run cmake --preset cuda > "$out/configure.txt" 2>&1 || tail -30 "$out/configure.txt"
-run cmake --build --preset cuda -j"$(nproc)" --target snn_cuda_tests snn-golden snn-bench-cuda > "$out/build.txt" 2>&1 || tail -40 "$out/build.txt"
+run cmake --build --preset cuda -j"$(nproc)" --target snn_cuda_tests snn_lynxi_cuda_tests snn-golden snn-bench-cuda snn-bench-lynxi > "$out/build.txt" 2>&1 || tail -40 "$out/build.txt"
 bin=build/cuda
 step "CUDA tests"; run "$bin/cuda/snn_cuda_tests" 2>&1 | tee "$out/cuda_tests.txt" | tail -15
 step "CUDA tests: 2^31 elements"; SNN_CUDA_BIG=1 run "$bin/cuda/snn_cuda_tests" -tc="*2^31*" 2>&1 | tail -4
 step "snn-golden $golden --backend cuda"; run "$bin/tools/snn-golden" "$golden" --backend cuda 2>&1 | tee "$out/golden_cuda.txt" | tail -5
+lynxi="${SNN_GOLDEN_LYNXI_DIR:-.deps/golden_lynxi}"; [[ -d "$lynxi" ]] || lynxi="../shared/golden/lynxi"; [[ -d "$lynxi" ]] || lynxi="tests/data/golden/lynxi"
+step "Lynxi: CUDA tests, snn-golden $lynxi --backend cuda, memcheck, benchmark"
+run "$bin/cuda/snn_lynxi_cuda_tests" 2>&1 | tee "$out/lynxi_cuda_tests.txt" | tail -4
+run "$bin/tools/snn-golden" "$lynxi" --backend cuda 2>&1 | tee "$out/golden_lynxi_cuda.txt" | tail -5
+run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/lynxi --backend cuda 2>&1 | tail -3 | tee "$out/memcheck_lynxi.txt"
+run "$bin/bench/snn-bench-lynxi" 2>&1 | tee "$out/bench_lynxi.txt"
 step "compute-sanitizer memcheck (golden subset, determinism, graph)"
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/sj --backend cuda 2>&1 | tail -3 | tee "$out/memcheck.txt"
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*,*workspace*" 2>&1 | tail -3 | tee -a "$out/memcheck.txt"

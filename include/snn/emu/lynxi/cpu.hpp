@@ -91,6 +91,14 @@ void bidl_lif_forward(const bidl_lif_params& p, const bidl_lif_args<binary16>& a
     else detail::run_columns<V>(bidl_lif_kernel<torch_half<torch_device::cuda>>{p, a}, a.neurons, exec);
 }
 
+/// BIDL Lif as the float32 module computes it (before `.half()`): IEEE float32 per op, same op
+/// order; the baseline the binary16 emulation is compared with (benchmark, accuracy studies).
+template <class Arch = detail::scalar_arch>
+void bidl_lif_forward_float32(const bidl_lif_params& p, const bidl_lif_args<float>& a, const cpu::execution& exec = {}) {
+    validate(p, a);
+    detail::run_columns<detail::column_type<Arch>>(bidl_lif_kernel<arith::native<float>, float>{p, a}, a.neurons, exec);
+}
+
 template <class Arch = detail::scalar_arch>
 void lifplus_forward(const lifplus_params& p, const lifplus_args<binary16>& a, const cpu::execution& exec = {}) {
     validate(p, a);

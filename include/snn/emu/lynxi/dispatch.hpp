@@ -22,6 +22,7 @@ namespace lynxi {
 struct kernel_table {
     const char* isa = "";
     void (*bidl_lif)(const bidl_lif_params&, const bidl_lif_args<binary16>&, const cpu::execution&) = nullptr;
+    void (*bidl_lif_float32)(const bidl_lif_params&, const bidl_lif_args<float>&, const cpu::execution&) = nullptr;
     void (*lifplus)(const lifplus_params&, const lifplus_args<binary16>&, const cpu::execution&) = nullptr;
     void (*sj_lynxi)(const sj_lynxi_params&, const sj_lynxi_args<binary16>&, const cpu::execution&) = nullptr;
     void (*aggregate)(const aggregate_params&, const aggregate_args<binary16>&, const cpu::execution&) = nullptr;

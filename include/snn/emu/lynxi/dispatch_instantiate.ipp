@@ -43,6 +43,7 @@ snn::emu::lynxi::kernel_table make_lynxi_table() {
     ly::kernel_table t;
     t.isa = SNN_LYNXI_STR(SNN_LYNXI_ISA);
     t.bidl_lif = &ly::bidl_lif_forward<lynxi_arch>;
+    t.bidl_lif_float32 = &ly::bidl_lif_forward_float32<lynxi_arch>;
     t.lifplus = &ly::lifplus_forward<lynxi_arch>;
     t.sj_lynxi = &ly::sj_lynxi_forward<lynxi_arch>;
     t.aggregate = &ly::aggregate<lynxi_arch>;

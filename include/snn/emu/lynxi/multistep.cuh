@@ -61,6 +61,12 @@ cudaError_t bidl_lif_forward(const bidl_lif_params& p, const bidl_lif_args<S>& a
     return detail::launch(bidl_lif_kernel<torch_half<torch_device::cuda>, S>{p, a}, a.neurons, stream);
 }
 
+/// BIDL Lif in float32 (the module before `.half()`), for comparison with the emulation.
+inline cudaError_t bidl_lif_forward_float32(const bidl_lif_params& p, const bidl_lif_args<float>& a, cudaStream_t stream) {
+    validate(p, a);
+    return detail::launch(bidl_lif_kernel<arith::native<float>, float>{p, a}, a.neurons, stream);
+}
+
 /// BIDL LIFPlus over [T, N], every option of lifplus_options.
 template <class S = binary16>
 cudaError_t lifplus_forward(const lifplus_params& p, const lifplus_args<S>& a, cudaStream_t stream) {

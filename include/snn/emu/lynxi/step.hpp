@@ -194,7 +194,7 @@ struct bidl_lif_kernel {
                 const auto inside = detail::pfit_inside<A>(o1, theta);
                 if (fused_decay) {
                     const V decayed = lanes<V>::map3(alpha, o1, beta, [](float k, float u, float c) {
-                        return A::emulates_binary16 ? detail::fused_affine_binary16(k, u, c) : k * u + c;
+                        return A::emulates_binary16 ? detail::fused_affine_binary16(k, u, c) : std::fma(k, u, c);
                     });
                     o3 = ops::select(inside, o1, v0);
                     o4 = ops::select(inside, decayed, folded);
