@@ -509,3 +509,46 @@ TEST_CASE("lynxi: bad input raises invalid_argument naming the argument") {
 
     CHECK(argument_of([] { ly::select_isa("no-such-isa"); }) == "isa");
 }
+
+TEST_CASE("lynxi: many blocks over several threads give the bits of one thread") {
+    constexpr std::int64_t T = 5, N = 3001;  // three blocks of 1024 neurons and a ragged tail
+    const std::vector<binary16> x = snn_test::lynxi::sweep_inputs(5, T * N);
+    const auto run = [&](const ly::kernel_table& t, int threads) {
+        std::vector<binary16> out(static_cast<std::size_t>(3 * T * N + 2 * N));
+        ly::bidl_lif_params p;
+        p.mode = ly::output_mode::analog;
+        p.analog_activation = ly::activation::tanh;
+        ly::bidl_lif_args<binary16> a;
+        a.steps = T;
+        a.neurons = N;
+        a.x = x.data();
+        a.out = out.data();
+        a.v = out.data() + T * N;
+        t.bidl_lif(p, a, {threads});
+        ly::lifplus_params lp;
+        lp.options.refractory = ly::refractoriness::relative;
+        lp.options.trigger = ly::trigger_current::subthreshold;
+        ly::lifplus_args<binary16> la;
+        la.steps = T;
+        la.neurons = N;
+        la.x = x.data();
+        la.v = out.data() + 2 * T * N;
+        la.w_last = out.data() + 3 * T * N;
+        t.lifplus(lp, la, {threads});
+        ly::aggregate_params ap;
+        ap.kind = ly::aggregation::torch_mean;
+        ly::aggregate_args<binary16> aa;
+        aa.steps = T;
+        aa.neurons = N;
+        aa.y = x.data();
+        aa.result = out.data() + 3 * T * N + N;
+        t.aggregate(ap, aa, {threads});
+        snn_test::lynxi::sweep_run r{t.isa, {}};
+        snn_test::lynxi::append(r.bits, out);
+        return r;
+    };
+    const auto reference = run(ly::select_isa("scalar"), 1);
+    CHECK(snn_test::lynxi::first_difference(run(ly::select_isa("scalar"), 3), reference) == -1);
+    CHECK(snn_test::lynxi::first_difference(run(ly::select_isa("simd"), 3), reference) == -1);
+    CHECK(snn_test::lynxi::first_difference(run(ly::select_isa("simd"), 1), reference) == -1);
+}

@@ -9,6 +9,7 @@
 /// Entry points take host pointers, check their arguments (snn::invalid_argument) and run to
 /// completion on the calling thread plus `exec.threads - 1` workers.
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -54,22 +55,43 @@ struct lanes<xsimd::batch<float, Arch>> {
 
 namespace detail {
 
-/// Neurons per parallel work item: large enough to amortise a thread, small enough to balance.
-inline constexpr std::int64_t neurons_per_task = 4096;
+/// Neurons per block: each time step streams one contiguous row segment of every array (2 KiB of
+/// binary16), with the block's state in a small buffer. Walking one neuron's whole column
+/// instead would touch T rows N elements apart, which for N a power of two all fall into the
+/// same cache sets and evict each other.
+inline constexpr std::int64_t block_neurons = 1024;
 
-/// Runs kernel.column<V> over [0, neurons): full registers of V, then the remainder one neuron
-/// at a time with the same step code (same bits).
+/// Runs the kernel over neurons [begin, end) (at most block_neurons): full registers of V, then
+/// the remainder one neuron at a time with the same step code (same bits).
+template <class V, class Kernel>
+void run_block(const Kernel& kernel, std::int64_t begin, std::int64_t end, std::int64_t steps) {
+    constexpr std::int64_t width = lanes<V>::width;
+    using wide_state = typename Kernel::template state<V>;
+    using narrow_state = typename Kernel::template state<float>;
+    constexpr std::int64_t max_registers = block_neurons / width;
+    wide_state wide[max_registers]{};
+    narrow_state narrow[width > 1 ? width - 1 : 1]{};  // the tail (empty when V is float)
+    const std::int64_t registers = (end - begin) / width;
+    const std::int64_t tail_begin = begin + registers * width;
+    for (std::int64_t r = 0; r < registers; ++r) wide[r] = kernel.template begin<V>(begin + r * width);
+    for (std::int64_t n = tail_begin; n < end; ++n) narrow[n - tail_begin] = kernel.template begin<float>(n);
+    for (std::int64_t t = 0; t < steps; ++t) {
+        for (std::int64_t r = 0; r < registers; ++r) kernel.template step<V>(wide[r], t, begin + r * width);
+        for (std::int64_t n = tail_begin; n < end; ++n) kernel.template step<float>(narrow[n - tail_begin], t, n);
+    }
+    for (std::int64_t r = 0; r < registers; ++r) kernel.template end<V>(wide[r], begin + r * width);
+    for (std::int64_t n = tail_begin; n < end; ++n) kernel.template end<float>(narrow[n - tail_begin], n);
+}
+
+/// All neurons, blocks spread over the threads.
 template <class V, class Kernel>
 void run_columns(const Kernel& kernel, std::int64_t neurons, const cpu::execution& exec) {
-    constexpr std::int64_t width = lanes<V>::width;
-    const std::int64_t tasks = (neurons + neurons_per_task - 1) / neurons_per_task;
-    cpu::detail::parallel_blocks(tasks, exec, 1, [&](std::int64_t first, std::int64_t last) {
-        const std::int64_t begin = first * neurons_per_task;
-        const std::int64_t end = last * neurons_per_task < neurons ? last * neurons_per_task : neurons;
-        std::int64_t n = begin;
-        if constexpr (width > 1)
-            for (; n + width <= end; n += width) kernel.template column<V>(n);
-        for (; n < end; ++n) kernel.template column<float>(n);
+    const std::int64_t blocks = (neurons + block_neurons - 1) / block_neurons;
+    const std::int64_t steps = kernel.a.steps;
+    // Small problems stay on the calling thread (a thread start costs more than a few blocks).
+    cpu::detail::parallel_blocks(blocks, exec, 4, [&](std::int64_t first, std::int64_t last) {
+        for (std::int64_t b = first; b < last; ++b)
+            run_block<V>(kernel, b * block_neurons, std::min(neurons, (b + 1) * block_neurons), steps);
     });
 }
 

@@ -145,6 +145,12 @@ SNN_HOST_DEVICE auto pfit_inside(V v, V theta) {
 
 }  // namespace detail
 
+/// Every kernel below has the same shape: `state<V>` (what one register of neurons carries from
+/// step to step), `begin<V>(n)` (initial state), `step<V>(state, t, n)` (one time step of the
+/// reference) and `end<V>(state, n)` (final states). `column<V>(n)` runs them over the whole
+/// sequence (one CUDA thread per neuron); the CPU driver runs a block of registers step by step
+/// instead, so that each step streams contiguous row segments (emu/lynxi/cpu.hpp).
+
 // ---------------------------------------------------------------------------------------------
 // BIDL Lif
 // ---------------------------------------------------------------------------------------------
@@ -155,66 +161,90 @@ struct bidl_lif_kernel {
     bidl_lif_args<S> a;
 
     template <class V>
-    SNN_HOST_DEVICE void column(std::int64_t n) const {
+    struct state {
+        V v;       // membrane carried to the next step (o4)
+        V folded;  // chip hypothesis: the out-of-window constant of resetwithdecay
+    };
+
+    SNN_HOST_DEVICE bool chip() const { return p.fidelity == level::chip_hypothesis; }
+    /// Chip, spike mode: resetwithdecay fuses reset and decay; in analog mode it only resets
+    /// (alpha 1, beta 0) and the decay stays two torch ops.
+    SNN_HOST_DEVICE bool fused_decay() const { return chip() && p.mode == output_mode::spike; }
+
+    template <class V>
+    SNN_HOST_DEVICE state<V> begin(std::int64_t n) const {
+        const V v0 = detail::load_param<V>(p.v0, n, p.geometry);
+        state<V> s{a.v_init ? vec_ops<V>::load(a.v_init + n) : vec_ops<V>::broadcast(0.0f), v0};
+        if (fused_decay()) {
+            // v0*alpha + beta folded at compile time from Python doubles: one rounding.
+            const V alpha = detail::load_param<V>(p.alpha, n, p.geometry);
+            const V beta = detail::load_param<V>(p.beta, n, p.geometry);
+            s.folded = lanes<V>::map3(v0, alpha, beta, [](float r, float k, float c) {
+                return detail::finish_double<A>(static_cast<double>(r) * k + c);
+            });
+        }
+        return s;
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void step(state<V>& s, std::int64_t t, std::int64_t n) const {
         using ops = vec_ops<V>;
         const V alpha = detail::load_param<V>(p.alpha, n, p.geometry);
         const V beta = detail::load_param<V>(p.beta, n, p.geometry);
         const V theta = detail::load_param<V>(p.theta, n, p.geometry);
         const V v0 = detail::load_param<V>(p.v0, n, p.geometry);
         const V one = ops::broadcast(1.0f), zero = ops::broadcast(0.0f);
-        const bool norm = p.norm.enabled();
-        const V scale = norm ? detail::load_channel_float<V>(p.norm.scale, n, p.geometry) : one;
-        const V shift = norm ? detail::load_channel_float<V>(p.norm.shift, n, p.geometry) : zero;
-        const bool chip = p.fidelity == level::chip_hypothesis;
-        // Chip: resetwithdecay's out-of-window value v0*alpha + beta is folded at compile time
-        // from Python doubles (one rounding); in analog mode the op only resets (alpha 1, beta 0).
-        const bool fused_decay = chip && p.mode == output_mode::spike;
-        const V folded = fused_decay ? lanes<V>::map3(v0, alpha, beta,
-                                                      [](float r, float k, float c) {
-                                                          return detail::finish_double<A>(static_cast<double>(r) * k + c);
-                                                      })
-                                     : v0;
+        const std::int64_t idx = t * a.neurons + n;
 
-        V v = a.v_init ? ops::load(a.v_init + n) : zero;
-        std::int64_t idx = n;  // t * N + n
-        for (std::int64_t t = 0; t < a.steps; ++t, idx += a.neurons) {
-            const V x = ops::load(a.x + idx);
-            V o1 = A::add(x, v);  // v = x + v
-            if (norm) o1 = detail::apply_norm<A>(o1, scale, shift);
-            const V o2 = A::sub(o1, theta);  // v - theta
-            V fire, o3, o4;
-            if (!chip) {
-                fire = ops::select(A::gt_s(o2, 0.0f), one, zero);  // spike_fn(o2): o2 > 0
-                const V fire_inv = A::rsub_s(1.0f, fire);
-                o3 = A::add(A::mul(fire, v0), A::mul(fire_inv, o1));  // fire*v0 + fire_inv*v (inf*0 = NaN kept)
-                o4 = A::add(A::mul(alpha, o3), beta);                 // alpha*v + beta: two roundings
+        const V x = ops::load(a.x + idx);
+        V o1 = A::add(x, s.v);  // v = x + v
+        if (p.norm.enabled())
+            o1 = detail::apply_norm<A>(o1, detail::load_channel_float<V>(p.norm.scale, n, p.geometry),
+                                       detail::load_channel_float<V>(p.norm.shift, n, p.geometry));
+        const V o2 = A::sub(o1, theta);  // v - theta
+        V fire, o3, o4;
+        if (!chip()) {
+            fire = ops::select(A::gt_s(o2, 0.0f), one, zero);  // spike_fn(o2): o2 > 0
+            const V fire_inv = A::rsub_s(1.0f, fire);
+            o3 = A::add(A::mul(fire, v0), A::mul(fire_inv, o1));  // fire*v0 + fire_inv*v (inf*0 = NaN kept)
+            o4 = A::add(A::mul(alpha, o3), beta);                 // alpha*v + beta: two roundings
+        } else {
+            // cmpandfire: fire above theta; resetwithdecay: one op for reset (and decay).
+            fire = ops::select(o1 > theta, one, zero);
+            const auto inside = detail::pfit_inside<A>(o1, theta);
+            if (fused_decay()) {
+                const V decayed = lanes<V>::map3(alpha, o1, beta, [](float k, float u, float c) {
+                    return A::emulates_binary16 ? detail::fused_affine_binary16(k, u, c) : std::fma(k, u, c);
+                });
+                o3 = ops::select(inside, o1, v0);
+                o4 = ops::select(inside, decayed, s.folded);
             } else {
-                // cmpandfire: fire above theta; resetwithdecay: one op for reset and decay.
-                fire = ops::select(o1 > theta, one, zero);
-                const auto inside = detail::pfit_inside<A>(o1, theta);
-                if (fused_decay) {
-                    const V decayed = lanes<V>::map3(alpha, o1, beta, [](float k, float u, float c) {
-                        return A::emulates_binary16 ? detail::fused_affine_binary16(k, u, c) : std::fma(k, u, c);
-                    });
-                    o3 = ops::select(inside, o1, v0);
-                    o4 = ops::select(inside, decayed, folded);
-                } else {
-                    o3 = ops::select(inside, o1, folded);
-                    o4 = A::add(A::mul(alpha, o3), beta);
-                }
-            }
-            v = o4;
-            detail::store_if(a.spike, idx, fire);
-            detail::store_if(a.v_pre, idx, o1);
-            detail::store_if(a.v, idx, o4);
-            if (a.out) {
-                const V out = p.mode == output_mode::spike
-                                  ? fire
-                                  : detail::activate<A>(p.analog_activation, p.device, detail::pick_point(p.analog_point, o1, o2, o3, o4));
-                ops::store(a.out + idx, out);
+                o3 = ops::select(inside, o1, v0);
+                o4 = A::add(A::mul(alpha, o3), beta);
             }
         }
-        detail::store_if(a.v_last, n, v);
+        s.v = o4;
+        detail::store_if(a.spike, idx, fire);
+        detail::store_if(a.v_pre, idx, o1);
+        detail::store_if(a.v, idx, o4);
+        if (a.out) {
+            const V out = p.mode == output_mode::spike
+                              ? fire
+                              : detail::activate<A>(p.analog_activation, p.device, detail::pick_point(p.analog_point, o1, o2, o3, o4));
+            ops::store(a.out + idx, out);
+        }
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void end(const state<V>& s, std::int64_t n) const {
+        detail::store_if(a.v_last, n, s.v);
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void column(std::int64_t n) const {
+        state<V> s = begin<V>(n);
+        for (std::int64_t t = 0; t < a.steps; ++t) step<V>(s, t, n);
+        end<V>(s, n);
     }
 };
 
@@ -228,147 +258,167 @@ struct lifplus_kernel {
     lifplus_args<S> a;
 
     template <class V>
-    SNN_HOST_DEVICE void column(std::int64_t n) const {
+    struct state {
+        V g, y, r, w, v;
+        V cnt;  // float32 in the reference
+    };
+
+    template <class V>
+    SNN_HOST_DEVICE state<V> begin(std::int64_t n) const {
+        using ops = vec_ops<V>;
+        const V one = ops::broadcast(1.0f), zero = ops::broadcast(0.0f);
+        return {a.g_init ? ops::load(a.g_init + n) : one,  // reset(): g, y, r ones; v, w, cnt zeros
+                a.y_init ? ops::load(a.y_init + n) : one,
+                a.r_init ? ops::load(a.r_init + n) : one,
+                a.w_init ? ops::load(a.w_init + n) : zero,
+                a.v_init ? ops::load(a.v_init + n) : zero,
+                a.cnt_init ? ops::load(a.cnt_init + n) : zero};
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void step(state<V>& st, std::int64_t t, std::int64_t n) const {
         using ops = vec_ops<V>;
         const lifplus_options& o = p.options;
         const channel_geometry& geo = p.geometry;
         const V one = ops::broadcast(1.0f), zero = ops::broadcast(0.0f);
         const auto param = [&](const soma_param& q) { return detail::load_param<V>(q, n, geo); };
-        const V eps = param(p.epsilon), v_g = param(p.v_g), tau = param(p.tau_recip), v0 = param(p.v0);
-        const V eps_r = param(p.epsilon_r), v_rr = param(p.v_rr), v_ar = param(p.v_ar), q_r = param(p.q_r);
-        const V eps_w = param(p.epsilon_w), b = param(p.b), theta = param(p.theta);
-        const V v_theta = param(p.v_theta), delta_t = param(p.delta_t), v_c = param(p.v_c);
-        const V a_sbt = param(p.a), v_w = param(p.v_w), alpha = param(p.alpha), beta = param(p.beta);
-        const V v_leak = param(p.v_leak);
-        const bool norm = p.norm.enabled();
-        const V scale = norm ? detail::load_channel_float<V>(p.norm.scale, n, geo) : one;
-        const V shift = norm ? detail::load_channel_float<V>(p.norm.shift, n, geo) : zero;
-        const bool chip = p.fidelity == level::chip_hypothesis;
+        const V tau = param(p.tau_recip), v0 = param(p.v0);
         const bool conductance = o.input != input_accumulation::cub;
-        const bool has_w = o.refractory == refractoriness::relative || o.trigger != trigger_current::naive;
+        const std::int64_t idx = t * a.neurons + n;
+        V& g = st.g;
+        V& y = st.y;
+        V& r = st.r;
+        V& w = st.w;
+        V& cnt = st.cnt;
+        const V v = st.v;  // last_v
 
-        V g = a.g_init ? ops::load(a.g_init + n) : one;  // reset(): ones
-        V y = a.y_init ? ops::load(a.y_init + n) : one;
-        V r = a.r_init ? ops::load(a.r_init + n) : one;
-        V w = a.w_init ? ops::load(a.w_init + n) : zero;
-        V v = a.v_init ? ops::load(a.v_init + n) : zero;
-        V cnt = a.cnt_init ? ops::load(a.cnt_init + n) : zero;  // float32 in the reference
+        const V x = ops::load(a.x + idx);
+        // fact4 starts as the Python float 0.; it becomes a tensor once a term is added.
+        V fact4 = zero;
+        bool fact4_tensor = false;
 
-        std::int64_t idx = n;
-        for (std::int64_t t = 0; t < a.steps; ++t, idx += a.neurons) {
-            const V x = ops::load(a.x + idx);
-            const V last_v = v;
-            // fact4 starts as the Python float 0.; it becomes a tensor once a term is added.
-            V fact4 = zero;
-            bool fact4_tensor = false;
-
-            if (o.input == input_accumulation::cobe) {
-                g = A::add(A::mul(A::rsub_s(1.0f, eps), g), x);  // (1. - eps)*g + inpt
-            } else if (o.input == input_accumulation::coba) {
-                y = A::add(A::mul(A::rsub_s(1.0f, eps), y), x);  // (1. - eps)*y + inpt
-                const V e_eps = A::mul_s(eps, 2.718281828459045f);  // math.e * eps
-                g = A::add(A::mul(A::rsub_s(1.0f, eps), g), A::mul(e_eps, y));
-            }
-            V fact2;
-            if (!o.reversal_voltage) {
-                fact2 = A::mul_s(conductance ? g : x, 1.0f);  // v_rev = 1. (Python float) * ...
-            } else {
-                fact2 = A::mul(A::sub(v_g, v), g);  // (v_g - v) * g
-            }
-
-            if (o.refractory == refractoriness::absolute) {
-                fact2 = ops::select(cnt > zero, zero, fact2);  // where(cnt > 0, zeros_like, fact2)
-                cnt = vec_ops<V>::select(cnt - one > zero, cnt - one, zero);  // max(cnt - 1., 0), float32
-            } else if (o.refractory == refractoriness::relative) {
-                r = A::mul(A::rsub_s(1.0f, eps_r), r);
-                w = A::mul(A::rsub_s(1.0f, eps_w), w);
-                // fact4 + r*(v_rr - v) + w*(v_ar - v), fact4 the Python float 0.
-                fact4 = A::add_s(A::mul(r, A::sub(v_rr, v)), 0.0f);
-                fact4 = A::add(fact4, A::mul(w, A::sub(v_ar, v)));
-                fact4_tensor = true;
-            }
-
-            V thresh, fact3;
-            if (o.initiation == spike_initiation::naive) {
-                thresh = theta;
-                fact3 = A::sub(v0, v);
-            } else if (o.initiation == spike_initiation::exponential) {
-                thresh = v_theta;
-                // v0 - v + delta_t * exp((v - theta) - delta_t)   (sic: minus, as in BIDL)
-                const V arg = A::sub(A::sub(v, theta), delta_t);
-                const V ex = lanes<V>::map(arg, [](float q) { return detail::finish_double<A>(std::exp(static_cast<double>(q))); });
-                fact3 = A::add(A::sub(v0, v), A::mul(delta_t, ex));
-            } else {
-                thresh = v_theta;
-                fact3 = A::mul(A::sub(v0, v), A::sub(v_c, v));  // (v0 - v) * (v_c - v)
-            }
-
-            if (o.trigger == trigger_current::naive) {
-                if (fact4_tensor) fact4 = A::add_s(fact4, 0.0f);  // fact4 + 0.
-            } else {
-                if (o.trigger == trigger_current::adaptive) {
-                    w = A::mul(A::rsub_s(1.0f, eps_w), w);
-                } else {  // (1. - eps_w)*w + tau_recip*a*(v - v_w)
-                    w = A::add(A::mul(A::rsub_s(1.0f, eps_w), w), A::mul(A::mul(tau, a_sbt), A::sub(v, v_w)));
-                }
-                fact4 = fact4_tensor ? A::add(fact4, w) : A::add_s(w, 0.0f);
-                fact4_tensor = true;
-            }
-
-            // inpt + tau_recip*(fact2 + fact3) + fact4: no `v_prev +` term (BIDL source as is)
-            const auto plus_fact4 = [&](V u) { return fact4_tensor ? A::add(u, fact4) : A::add_s(u, 0.0f); };
-            V o1 = plus_fact4(A::add(x, A::mul(tau, A::add(fact2, fact3))));
-            if (norm) o1 = detail::apply_norm<A>(o1, scale, shift);
-            const V o2 = A::sub(o1, thresh);
-            V fire, o3;
-            if (!chip) {
-                fire = ops::select(A::gt_s(o2, 0.0f), one, zero);
-                o3 = A::add(A::mul(fire, v0), A::mul(A::rsub_s(1.0f, fire), o1));
-            } else {
-                // cmpandfire + resetwithdecay(v, thresh, v0, 1.0, 0.0): reset only, -100 floor.
-                fire = ops::select(o1 > thresh, one, zero);
-                o3 = ops::select(detail::pfit_inside<A>(o1, thresh), o1, v0);
-            }
-            const V fire_inv = A::rsub_s(1.0f, fire);
-
-            if (o.refractory == refractoriness::absolute) {
-                // fire_inv*cnt + fire*cntmax: float32 (cnt is float32), exact small integers
-                cnt = detail::exact_op::add(detail::exact_op::mul(fire_inv, cnt),
-                                            A::mul_s(fire, lifplus_refractory_steps));
-            } else if (o.refractory == refractoriness::relative) {
-                r = A::add(A::mul(fire_inv, r), A::mul(fire, A::sub(r, q_r)));
-                w = A::add(A::mul(fire_inv, w), A::mul(fire, A::sub(w, b)));
-            }
-            if (o.trigger != trigger_current::naive && o.refractory != refractoriness::relative)
-                w = A::add(A::mul(fire_inv, w), A::mul(fire, A::sub(w, b)));
-
-            V o4;
-            if (o.decay == membrane_decay::naive) {
-                o4 = A::add(A::mul(alpha, o3), beta);
-            } else if (o.decay == membrane_decay::exponential) {
-                o4 = plus_fact4(A::mul(tau, A::add(fact2, fact3)));  // overwrites the reset result
-            } else {
-                o4 = plus_fact4(A::sub(A::add(last_v, fact2), v_leak));  // last_v + fact2 - v_leak + fact4
-            }
-            v = o4;
-
-            detail::store_if(a.spike, idx, fire);
-            detail::store_if(a.v_pre, idx, o1);
-            detail::store_if(a.v, idx, o4);
-            detail::store_if(a.g, idx, g);
-            if (a.out) {
-                const V out = p.mode == output_mode::spike
-                                  ? fire
-                                  : detail::activate<A>(p.analog_activation, p.device, detail::pick_point(p.analog_point, o1, o2, o3, o4));
-                ops::store(a.out + idx, out);
-            }
+        if (o.input == input_accumulation::cobe) {
+            g = A::add(A::mul(A::rsub_s(1.0f, param(p.epsilon)), g), x);  // (1. - eps)*g + inpt
+        } else if (o.input == input_accumulation::coba) {
+            const V eps = param(p.epsilon);
+            y = A::add(A::mul(A::rsub_s(1.0f, eps), y), x);     // (1. - eps)*y + inpt
+            const V e_eps = A::mul_s(eps, 2.718281828459045f);  // math.e * eps
+            g = A::add(A::mul(A::rsub_s(1.0f, eps), g), A::mul(e_eps, y));
         }
-        detail::store_if(a.v_last, n, v);
-        if (conductance) detail::store_if(a.g_last, n, g);
-        if (o.input == input_accumulation::coba) detail::store_if(a.y_last, n, y);
-        if (o.refractory == refractoriness::relative) detail::store_if(a.r_last, n, r);
-        if (has_w) detail::store_if(a.w_last, n, w);
-        if (o.refractory == refractoriness::absolute && a.cnt_last) ops::store(a.cnt_last + n, cnt);
+        V fact2;
+        if (!o.reversal_voltage) {
+            fact2 = A::mul_s(conductance ? g : x, 1.0f);  // v_rev = 1. (Python float) * ...
+        } else {
+            fact2 = A::mul(A::sub(param(p.v_g), v), g);  // (v_g - v) * g
+        }
+
+        if (o.refractory == refractoriness::absolute) {
+            fact2 = ops::select(cnt > zero, zero, fact2);                 // where(cnt > 0, zeros_like, fact2)
+            cnt = ops::select(cnt - one > zero, cnt - one, zero);         // max(cnt - 1., 0), float32
+        } else if (o.refractory == refractoriness::relative) {
+            r = A::mul(A::rsub_s(1.0f, param(p.epsilon_r)), r);
+            w = A::mul(A::rsub_s(1.0f, param(p.epsilon_w)), w);
+            // fact4 + r*(v_rr - v) + w*(v_ar - v), fact4 the Python float 0.
+            fact4 = A::add_s(A::mul(r, A::sub(param(p.v_rr), v)), 0.0f);
+            fact4 = A::add(fact4, A::mul(w, A::sub(param(p.v_ar), v)));
+            fact4_tensor = true;
+        }
+
+        V thresh, fact3;
+        if (o.initiation == spike_initiation::naive) {
+            thresh = param(p.theta);
+            fact3 = A::sub(v0, v);
+        } else if (o.initiation == spike_initiation::exponential) {
+            thresh = param(p.v_theta);
+            // v0 - v + delta_t * exp((v - theta) - delta_t)   (sic: minus, as in BIDL)
+            const V delta_t = param(p.delta_t);
+            const V arg = A::sub(A::sub(v, param(p.theta)), delta_t);
+            const V ex = lanes<V>::map(arg, [](float q) { return detail::finish_double<A>(std::exp(static_cast<double>(q))); });
+            fact3 = A::add(A::sub(v0, v), A::mul(delta_t, ex));
+        } else {
+            thresh = param(p.v_theta);
+            fact3 = A::mul(A::sub(v0, v), A::sub(param(p.v_c), v));  // (v0 - v) * (v_c - v)
+        }
+
+        if (o.trigger == trigger_current::naive) {
+            if (fact4_tensor) fact4 = A::add_s(fact4, 0.0f);  // fact4 + 0.
+        } else {
+            const V keep_w = A::rsub_s(1.0f, param(p.epsilon_w));
+            if (o.trigger == trigger_current::adaptive) {
+                w = A::mul(keep_w, w);
+            } else {  // (1. - eps_w)*w + tau_recip*a*(v - v_w)
+                w = A::add(A::mul(keep_w, w), A::mul(A::mul(tau, param(p.a)), A::sub(v, param(p.v_w))));
+            }
+            fact4 = fact4_tensor ? A::add(fact4, w) : A::add_s(w, 0.0f);
+            fact4_tensor = true;
+        }
+
+        // inpt + tau_recip*(fact2 + fact3) + fact4: no `v_prev +` term (BIDL source as is)
+        const auto plus_fact4 = [&](V u) { return fact4_tensor ? A::add(u, fact4) : A::add_s(u, 0.0f); };
+        V o1 = plus_fact4(A::add(x, A::mul(tau, A::add(fact2, fact3))));
+        if (p.norm.enabled())
+            o1 = detail::apply_norm<A>(o1, detail::load_channel_float<V>(p.norm.scale, n, geo),
+                                       detail::load_channel_float<V>(p.norm.shift, n, geo));
+        const V o2 = A::sub(o1, thresh);
+        V fire, o3;
+        if (p.fidelity == level::reference) {
+            fire = ops::select(A::gt_s(o2, 0.0f), one, zero);
+            o3 = A::add(A::mul(fire, v0), A::mul(A::rsub_s(1.0f, fire), o1));
+        } else {
+            // cmpandfire + resetwithdecay(v, thresh, v0, 1.0, 0.0): reset only, -100 floor.
+            fire = ops::select(o1 > thresh, one, zero);
+            o3 = ops::select(detail::pfit_inside<A>(o1, thresh), o1, v0);
+        }
+        const V fire_inv = A::rsub_s(1.0f, fire);
+
+        if (o.refractory == refractoriness::absolute) {
+            // fire_inv*cnt + fire*cntmax: float32 (cnt is float32), exact small integers
+            cnt = detail::exact_op::add(detail::exact_op::mul(fire_inv, cnt), A::mul_s(fire, lifplus_refractory_steps));
+        } else if (o.refractory == refractoriness::relative) {
+            r = A::add(A::mul(fire_inv, r), A::mul(fire, A::sub(r, param(p.q_r))));
+            w = A::add(A::mul(fire_inv, w), A::mul(fire, A::sub(w, param(p.b))));
+        }
+        if (o.trigger != trigger_current::naive && o.refractory != refractoriness::relative)
+            w = A::add(A::mul(fire_inv, w), A::mul(fire, A::sub(w, param(p.b))));
+
+        V o4;
+        if (o.decay == membrane_decay::naive) {
+            o4 = A::add(A::mul(param(p.alpha), o3), param(p.beta));
+        } else if (o.decay == membrane_decay::exponential) {
+            o4 = plus_fact4(A::mul(tau, A::add(fact2, fact3)));  // overwrites the reset result
+        } else {
+            o4 = plus_fact4(A::sub(A::add(v, fact2), param(p.v_leak)));  // last_v + fact2 - v_leak + fact4
+        }
+        st.v = o4;
+
+        detail::store_if(a.spike, idx, fire);
+        detail::store_if(a.v_pre, idx, o1);
+        detail::store_if(a.v, idx, o4);
+        detail::store_if(a.g, idx, g);
+        if (a.out) {
+            const V out = p.mode == output_mode::spike
+                              ? fire
+                              : detail::activate<A>(p.analog_activation, p.device, detail::pick_point(p.analog_point, o1, o2, o3, o4));
+            ops::store(a.out + idx, out);
+        }
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void end(const state<V>& st, std::int64_t n) const {
+        const lifplus_options& o = p.options;
+        detail::store_if(a.v_last, n, st.v);
+        if (o.input != input_accumulation::cub) detail::store_if(a.g_last, n, st.g);
+        if (o.input == input_accumulation::coba) detail::store_if(a.y_last, n, st.y);
+        if (o.refractory == refractoriness::relative) detail::store_if(a.r_last, n, st.r);
+        if (o.refractory == refractoriness::relative || o.trigger != trigger_current::naive) detail::store_if(a.w_last, n, st.w);
+        if (o.refractory == refractoriness::absolute && a.cnt_last) vec_ops<V>::store(a.cnt_last + n, st.cnt);
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void column(std::int64_t n) const {
+        state<V> s = begin<V>(n);
+        for (std::int64_t t = 0; t < a.steps; ++t) step<V>(s, t, n);
+        end<V>(s, n);
     }
 };
 
@@ -399,33 +449,51 @@ struct sj_lynxi_kernel {
     sj_lynxi_args<S> a;
 
     template <class V>
-    SNN_HOST_DEVICE void column(std::int64_t n) const {
+    struct state {
+        V v;
+    };
+
+    template <class V>
+    SNN_HOST_DEVICE state<V> begin(std::int64_t n) const {
+        return {a.v_init ? vec_ops<V>::load(a.v_init + n) : vec_ops<V>::broadcast(0.0f)};
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void step(state<V>& s, std::int64_t t, std::int64_t n) const {
         using ops = vec_ops<V>;
         const V one = ops::broadcast(1.0f), zero = ops::broadcast(0.0f);
-        V v = a.v_init ? ops::load(a.v_init + n) : zero;
-        std::int64_t idx = n;
-        for (std::int64_t t = 0; t < a.steps; ++t, idx += a.neurons) {
-            const V x = ops::load(a.x + idx);
-            V h;
-            if (!p.leaky) {
-                h = A::add(x, v);  // x + v
-            } else {
-                const V base = p.hard_reset ? A::sub_s(v, k.v_reset) : v;  // (v - v_reset) or v
-                const V kept = A::mul_s(base, k.keep);                    // (1. - decay) * ...
-                const V input = p.decay_input ? A::mul_s(x, k.decay) : x;  // x * decay
-                h = A::add(kept, input);                                   // v + x
-            }
-            const V spike = ops::select(A::ge_s(h, k.v_threshold), one, zero);  // v >= v_threshold
-            if (p.hard_reset) {
-                v = A::add(A::mul(A::rsub_s(1.0f, spike), h), A::mul_s(spike, k.v_reset));  // (1. - s)*v + s*v_reset
-            } else {
-                v = A::sub(h, A::mul_s(spike, k.v_threshold));  // v - s*v_threshold
-            }
-            detail::store_if(a.spike, idx, spike);
-            detail::store_if(a.v_pre, idx, h);
-            detail::store_if(a.v, idx, v);
+        const std::int64_t idx = t * a.neurons + n;
+        const V x = ops::load(a.x + idx);
+        V h;
+        if (!p.leaky) {
+            h = A::add(x, s.v);  // x + v
+        } else {
+            const V base = p.hard_reset ? A::sub_s(s.v, k.v_reset) : s.v;  // (v - v_reset) or v
+            const V kept = A::mul_s(base, k.keep);                        // (1. - decay) * ...
+            const V input = p.decay_input ? A::mul_s(x, k.decay) : x;     // x * decay
+            h = A::add(kept, input);                                       // v + x
         }
-        detail::store_if(a.v_last, n, v);
+        const V spike = ops::select(A::ge_s(h, k.v_threshold), one, zero);  // v >= v_threshold
+        if (p.hard_reset) {
+            s.v = A::add(A::mul(A::rsub_s(1.0f, spike), h), A::mul_s(spike, k.v_reset));  // (1. - s)*v + s*v_reset
+        } else {
+            s.v = A::sub(h, A::mul_s(spike, k.v_threshold));  // v - s*v_threshold
+        }
+        detail::store_if(a.spike, idx, spike);
+        detail::store_if(a.v_pre, idx, h);
+        detail::store_if(a.v, idx, s.v);
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void end(const state<V>& s, std::int64_t n) const {
+        detail::store_if(a.v_last, n, s.v);
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void column(std::int64_t n) const {
+        state<V> s = begin<V>(n);
+        for (std::int64_t t = 0; t < a.steps; ++t) step<V>(s, t, n);
+        end<V>(s, n);
     }
 };
 
@@ -440,40 +508,61 @@ struct aggregate_kernel {
     aggregate_args<S> a;
 
     template <class V>
-    SNN_HOST_DEVICE void column(std::int64_t n) const {
-        using ops = vec_ops<V>;
+    struct state {
+        V acc;
+        /// torch_mean: the float32 accumulation, kept exact in double per lane (binary16 values
+        /// of fewer than 2^13 steps sum exactly in 53 bits), so its order does not matter.
+        double sum[lanes<V>::width];
+    };
+
+    template <class V>
+    SNN_HOST_DEVICE state<V> begin(std::int64_t) const {
+        state<V> s;
+        s.acc = vec_ops<V>::broadcast(0.0f);
+        for (double& d : s.sum) d = 0.0;
+        return s;
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void step(state<V>& s, std::int64_t t, std::int64_t n) const {
+        const std::int64_t idx = t * a.neurons + n;
+        const V y = vec_ops<V>::load(a.y + idx);
         if (p.kind == aggregation::torch_mean) {
-            store_result(n, lanes<V>::generate(n, [&](std::int64_t i) { return mean_of(i); }));
-            return;
+            int lane = 0;
+            lanes<V>::map(y, [&](float value) {
+                s.sum[lane++] += static_cast<double>(value);
+                return value;
+            });
+        } else if (p.kind == aggregation::running) {
+            const V term = A::div_s(y, divisor);                           // y / T
+            s.acc = t == 0 ? A::add_s(term, 0.0f) : A::add(s.acc, term);  // xo = 0; xo = xo + y/T
+            detail::store_if(a.running, idx, s.acc);
+        } else {
+            s.acc = t == 0 ? A::add_s(y, 0.0f) : A::add(s.acc, y);  // sum(list) starts at int 0
         }
-        V acc = ops::broadcast(0.0f);
-        std::int64_t idx = n;
-        for (std::int64_t t = 0; t < a.steps; ++t, idx += a.neurons) {
-            const V y = ops::load(a.y + idx);
-            if (p.kind == aggregation::running) {
-                const V term = A::div_s(y, divisor);                       // y / T
-                acc = t == 0 ? A::add_s(term, 0.0f) : A::add(acc, term);  // xo = 0; xo = xo + y/T
-                detail::store_if(a.running, idx, acc);
-            } else {
-                acc = t == 0 ? A::add_s(y, 0.0f) : A::add(acc, y);  // sum(list) starts at int 0
-            }
-        }
-        store_result(n, p.kind == aggregation::running ? acc : A::div_s(acc, divisor));
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void end(const state<V>& s, std::int64_t n) const {
+        V result = s.acc;
+        if (p.kind == aggregation::sum_div) result = A::div_s(s.acc, divisor);
+        if (p.kind == aggregation::torch_mean)
+            result = lanes<V>::generate(n, [&](std::int64_t i) { return mean_of(s.sum[i - n]); });
+        detail::store_if(a.result, n, result);
+    }
+
+    template <class V>
+    SNN_HOST_DEVICE void column(std::int64_t n) const {
+        state<V> s = begin<V>(n);
+        for (std::int64_t t = 0; t < a.steps; ++t) step<V>(s, t, n);
+        end<V>(s, n);
     }
 
 private:
-    template <class V>
-    SNN_HOST_DEVICE void store_result(std::int64_t n, V value) const {
-        detail::store_if(a.result, n, value);
-    }
-
-    /// torch.mean over T of one neuron. The float32 accumulation is exact here because the sum
-    /// is formed in double (binary16 values of T < 2^13 steps fit 53 bits exactly).
-    SNN_HOST_DEVICE float mean_of(std::int64_t n) const {
-        double sum = 0.0;
-        for (std::int64_t t = 0; t < a.steps; ++t) sum += static_cast<double>(vec_ops<float>::load(a.y + t * a.neurons + n));
+    /// torch.mean's last step from the exact sum: CPU rounds the exact mean once; CUDA computes
+    /// binary16(float32 sum * float32(1/T)) (bidl.md §10).
+    SNN_HOST_DEVICE float mean_of(double sum) const {
         if (p.device == torch_device::cpu) return detail::finish_double<A>(sum / static_cast<double>(divisor));
-        // CUDA: binary16(float32 sum * float32(1/T)) (bidl.md §10).
         const float reciprocal = detail::exact_op::div(1.0f, divisor);
         return detail::finish<A>(detail::exact_op::mul(static_cast<float>(sum), reciprocal));
     }
