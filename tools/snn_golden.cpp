@@ -8,7 +8,7 @@
 // compared cases passed, 1 some failed, 2 usage or manifest error.
 //
 // Each kind of case has a runner (see `runners()`); a case whose kind has none is skipped, so
-// the lava/ and lynxi/ sets run (all skipped) until their kernels exist.
+// the lava/ set runs (all skipped) until its kernels exist.
 
 #include <cmath>
 #include <cstdint>
@@ -554,7 +554,7 @@ std::string case_kind(const json& c) {
 }
 
 /// Runners by case kind. A kind missing here is skipped: add an entry when snn supports it
-/// (lava's slayer_cuba, lynxi's bidl_lif, ...).
+/// (lava's slayer_cuba, ...).
 const std::map<std::string, case_runner>& runners() {
     static const std::map<std::string, case_runner> table = {
         {"spikingjelly_neuron", &run_sj_neuron},
