@@ -511,7 +511,7 @@ TEST_CASE("lynxi: bad input raises invalid_argument naming the argument") {
 }
 
 TEST_CASE("lynxi: many blocks over several threads give the bits of one thread") {
-    constexpr std::int64_t T = 5, N = 3001;  // three blocks of 1024 neurons and a ragged tail
+    constexpr std::int64_t T = 3, N = 9001;  // three blocks of 4096 neurons, the last one ragged
     const std::vector<binary16> x = snn_test::lynxi::sweep_inputs(5, T * N);
     const auto run = [&](const ly::kernel_table& t, int threads) {
         std::vector<binary16> out(static_cast<std::size_t>(3 * T * N + 2 * N));

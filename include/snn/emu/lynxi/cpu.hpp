@@ -55,11 +55,12 @@ struct lanes<xsimd::batch<float, Arch>> {
 
 namespace detail {
 
-/// Neurons per block: each time step streams one contiguous row segment of every array (2 KiB of
-/// binary16), with the block's state in a small buffer. Walking one neuron's whole column
-/// instead would touch T rows N elements apart, which for N a power of two all fall into the
-/// same cache sets and evict each other.
-inline constexpr std::int64_t block_neurons = 1024;
+/// Neurons per block: each time step streams one contiguous row segment of every array (8 KiB of
+/// binary16, 16 KiB of float32: long enough for the hardware prefetcher, as measured for the
+/// neuron kernels in cpu/multistep.hpp), with the block's state in a stack buffer. Walking one
+/// neuron's whole column instead would touch T rows N elements apart, which for N a power of
+/// two all fall into the same cache sets and evict each other.
+inline constexpr std::int64_t block_neurons = 4096;
 
 /// Runs the kernel over neurons [begin, end) (at most block_neurons): full registers of V, then
 /// the remainder one neuron at a time with the same step code (same bits).
@@ -88,8 +89,8 @@ template <class V, class Kernel>
 void run_columns(const Kernel& kernel, std::int64_t neurons, const cpu::execution& exec) {
     const std::int64_t blocks = (neurons + block_neurons - 1) / block_neurons;
     const std::int64_t steps = kernel.a.steps;
-    // Small problems stay on the calling thread (a thread start costs more than a few blocks).
-    cpu::detail::parallel_blocks(blocks, exec, 4, [&](std::int64_t first, std::int64_t last) {
+    // A block (4096 neurons x T steps of emulated binary16) outweighs a thread start.
+    cpu::detail::parallel_blocks(blocks, exec, 1, [&](std::int64_t first, std::int64_t last) {
         for (std::int64_t b = first; b < last; ++b)
             run_block<V>(kernel, b * block_neurons, std::min(neurons, (b + 1) * block_neurons), steps);
     });
