@@ -131,6 +131,14 @@ golden_check() {
         section "golden vectors: ${dir} --backend ${backend}"
         "$tool" "$dir" --backend "$backend"
     done
+    # The Lynxi float16 set beside it (or $SNN_GOLDEN_LYNXI_DIR), scalar and SIMD.
+    local lynxi="${SNN_GOLDEN_LYNXI_DIR:-$(dirname "$dir")/lynxi}"
+    if [[ -d "$lynxi" ]]; then
+        for backend in scalar simd; do
+            section "golden vectors: ${lynxi} --backend ${backend}"
+            "$tool" "$lynxi" --backend "$backend"
+        done
+    fi
     # Every compiled instruction set, not only the best one, and the sanitizer build too.
     for isa in sse2 avx2 avx512; do
         if "$tool" "$dir" --isa "$isa" > /tmp/snn-golden-$$.txt 2>&1; then

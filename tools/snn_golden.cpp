@@ -8,7 +8,7 @@
 // compared cases passed, 1 some failed, 2 usage or manifest error.
 //
 // Each kind of case has a runner (see `runners()`); a case whose kind has none is skipped, so
-// the lava/ and lynxi/ sets run (all skipped) until their kernels exist.
+// the lava/ set runs (all skipped) until its kernels exist.
 
 #include <cmath>
 #include <cstdint>
@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "golden_compare.hpp"
+#include "golden_lynxi.hpp"
 #include "snn/core/binary16.hpp"
 #include "snn/core/error.hpp"
 #include "snn/cpu/dispatch.hpp"
@@ -538,6 +539,10 @@ case_outputs run_sj_neuron(const json& c, const run_context& ctx) {
     return out;
 }
 
+// ----- Lynxi float16 (lynxi/), see golden_lynxi.cpp ------------------------------------------
+
+case_outputs run_lynxi(const json& c, const run_context& ctx) { return snn_golden::lynxi::run_case(c, ctx.dir, ctx.table->isa); }
+
 // ----- registry ------------------------------------------------------------------------------
 
 /// The kind of a case: sj cases name their neuron under `neuron`; the other sets say `kind`.
@@ -549,10 +554,17 @@ std::string case_kind(const json& c) {
 }
 
 /// Runners by case kind. A kind missing here is skipped: add an entry when snn supports it
-/// (lava's slayer_cuba, lynxi's bidl_lif, ...).
+/// (lava's slayer_cuba, ...).
 const std::map<std::string, case_runner>& runners() {
     static const std::map<std::string, case_runner> table = {
         {"spikingjelly_neuron", &run_sj_neuron},
+        {"bidl_lif", &run_lynxi},
+        {"bidl_lifplus_cobe", &run_lynxi},
+        {"sj_lynxi_if", &run_lynxi},
+        {"sj_lynxi_lif", &run_lynxi},
+        {"bidl_tempadd", &run_lynxi},
+        {"torch_mean_T", &run_lynxi},
+        {"bidl_sum_div_T", &run_lynxi},
     };
     return table;
 }
@@ -671,7 +683,10 @@ std::vector<bool> spike_agreement(const case_outputs& got, const std::map<std::s
 /// Checks every output the manifest lists against the computed one, under its rule.
 void compare_outputs(const json& c, const fs::path& dir, const case_outputs& got, case_outcome& outcome) {
     const json& outputs = field(c, "outputs", "case");
-    const json& compare = field(c, "compare", "case");
+    // A case without `compare` (the lynxi/ set: deterministic binary16 references) is bit-exact
+    // in every output, any NaN equal to any NaN: the "exact" rule.
+    static const json all_exact = json::object();
+    const json& compare = c.contains("compare") ? field(c, "compare", "case") : all_exact;
     std::map<std::string, npy_array> expected;
     for (const auto& item : outputs.items())
         expected.emplace(item.key(), read_case_array(dir, string_field(outputs, item.key(), "outputs"), "outputs." + item.key()));
@@ -679,7 +694,8 @@ void compare_outputs(const json& c, const fs::path& dir, const case_outputs& got
     std::vector<bool> neuron_agrees;
     bool have_agreement = false;
     for (const auto& [name, exp] : expected) {
-        const json& rule_json = field(compare, name, "compare");
+        static const json exact_rule = "exact";
+        const json& rule_json = c.contains("compare") ? field(compare, name, "compare") : exact_rule;
         const snn_golden::compare_rule rule = parse_rule(rule_json, name);
         if (rule.kind == snn_golden::rule_kind::skip) {
             outcome.details.push_back(name + " skipped (" + rule.skip_reason + ")");

@@ -9,12 +9,14 @@
 ///             instruction-set dispatch tables
 ///   layout/   [T,N,*] <-> [N,*,T] <-> [T*N,*] <-> [N,T,*] adapters
 ///   io/       .npy read/write
+///   emu/lynxi/ Lynxi float16 emulation (BIDL Lif/LIFPlus, SpikingJelly lynxi_exchange, aggregation)
 
 #include "snn/config.hpp"
 #include "snn/core/binary16.hpp"
 #include "snn/core/error.hpp"
 #include "snn/cpu/dispatch.hpp"
 #include "snn/cpu/multistep.hpp"
+#include "snn/emu/lynxi/cpu.hpp"
 #include "snn/io/npy.hpp"
 #include "snn/layout/layout.hpp"
 #include "snn/neuron/neuron.hpp"
