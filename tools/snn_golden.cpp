@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "golden_compare.hpp"
+#include "golden_lava.hpp"
 #include "snn/core/binary16.hpp"
 #include "snn/core/error.hpp"
 #include "snn/cpu/dispatch.hpp"
@@ -351,6 +352,7 @@ npy_array from_kernel_buffer(const kernel_buffer& b, dtype type, const shape_t& 
 /// What a runner sees: the set's directory and the kernels of the chosen backend.
 struct run_context {
     fs::path dir;
+    backend_kind backend = backend_kind::scalar;
     const snn::cpu::kernel_table* table = nullptr;
     snn::cpu::execution exec{};
 };
@@ -538,6 +540,14 @@ case_outputs run_sj_neuron(const json& c, const run_context& ctx) {
     return out;
 }
 
+// ----- Lava / Loihi (lava/): tools/golden_lava.cpp ------------------------------------------
+
+case_outputs run_lava_case(const json& c, const run_context& ctx) {
+    using snn_golden_lava::backend;
+    const backend b = ctx.backend == backend_kind::cuda ? backend::cuda : ctx.backend == backend_kind::simd ? backend::simd : backend::scalar;
+    return snn_golden_lava::run_case(c, ctx.dir, b);
+}
+
 // ----- registry ------------------------------------------------------------------------------
 
 /// The kind of a case: sj cases name their neuron under `neuron`; the other sets say `kind`.
@@ -553,6 +563,8 @@ std::string case_kind(const json& c) {
 const std::map<std::string, case_runner>& runners() {
     static const std::map<std::string, case_runner> table = {
         {"spikingjelly_neuron", &run_sj_neuron},
+        {"slayer_cuba", &run_lava_case}, {"lava_lif_bitacc", &run_lava_case}, {"lava_dense_lif", &run_lava_case},
+        {"netx_chain", &run_lava_case}, {"sj_cuba", &run_lava_case},
     };
     return table;
 }
@@ -671,7 +683,9 @@ std::vector<bool> spike_agreement(const case_outputs& got, const std::map<std::s
 /// Checks every output the manifest lists against the computed one, under its rule.
 void compare_outputs(const json& c, const fs::path& dir, const case_outputs& got, case_outcome& outcome) {
     const json& outputs = field(c, "outputs", "case");
-    const json& compare = field(c, "compare", "case");
+    // No `compare` table (the lava/ set): every output is deterministic and compared exactly.
+    static const json exact_rule = "exact";
+    const json* compare = c.contains("compare") ? &c.at("compare") : nullptr;
     std::map<std::string, npy_array> expected;
     for (const auto& item : outputs.items())
         expected.emplace(item.key(), read_case_array(dir, string_field(outputs, item.key(), "outputs"), "outputs." + item.key()));
@@ -679,7 +693,7 @@ void compare_outputs(const json& c, const fs::path& dir, const case_outputs& got
     std::vector<bool> neuron_agrees;
     bool have_agreement = false;
     for (const auto& [name, exp] : expected) {
-        const json& rule_json = field(compare, name, "compare");
+        const json& rule_json = compare ? field(*compare, name, "compare") : exact_rule;
         const snn_golden::compare_rule rule = parse_rule(rule_json, name);
         if (rule.kind == snn_golden::rule_kind::skip) {
             outcome.details.push_back(name + " skipped (" + rule.skip_reason + ")");
@@ -793,6 +807,7 @@ int run(const options& opt) {
     const json manifest = load_manifest(opt.dir);
     run_context ctx;
     ctx.dir = opt.dir;
+    ctx.backend = opt.backend;
     ctx.table = &select_kernels(opt);
     if (opt.verbose)
         std::cout << "snn-golden: " << opt.dir.string() << ": kernels '" << ctx.table->isa << "' (CPU runs: "

@@ -1,0 +1,117 @@
+#pragma once
+/// \file
+/// Lava's bit-accurate LIF (`PyLifModelBitAcc`, reference/lava.md §7.1): int32 state holding
+/// Loihi's 24-bit current and voltage, stepped exactly as Lava's fixed-point model does.
+///
+///     bias = bias_mant << bias_exp  (>> -bias_exp, floor, for negative exponents)
+///     c = int32(rtz(u * (4096 - (du + 1)), 12)) + int32(a << 6)     int32 arithmetic
+///     u = c - 2^24 if c > 2^23, else c + 2^24 if c <= -2^23, else c   one asymmetric wrap
+///     v = clip(rtz(v * (4096 - dv), 12) + u + bias, -(2^23 - 1), 2^23 - 1)
+///     s = v > vth << 6;  v = 0 where s
+///
+/// `du` carries Lava's hidden +1 (du = 0 still decays u by 1/4096; NetX writes du = iDecay - 1,
+/// so du = -1 means no decay); `dv` is used as given. Both are taken as Lava stores them, not
+/// range-checked beyond what keeps the arithmetic defined: du in [-1, 4095], dv in [0, 4096].
+
+#include <cstdint>
+#include <string>
+
+#include "snn/config.hpp"
+#include "snn/core/error.hpp"
+#include "snn/core/fixed_point.hpp"
+
+namespace snn {
+namespace lava {
+
+/// Lava LIF parameters shared by all neurons of a process (per-neuron arrays override them).
+struct loihi_lif_params {
+    std::int32_t du = 0;
+    std::int32_t dv = 0;
+    std::int64_t vth = 0;  ///< threshold mantissa (compared as vth << 6)
+    std::int32_t bias_mant = 0;
+    std::int32_t bias_exp = 0;
+};
+
+/// T steps of N neurons, time-major [T, N].
+struct loihi_lif_args {
+    std::int64_t steps = 0;
+    std::int64_t neurons = 0;
+    const std::int32_t* a_in = nullptr;       ///< [T, N] what the LIF receives at step t (null: no input)
+    std::int32_t* u = nullptr;                ///< [N] state in (initial values) and out (required)
+    std::int32_t* v = nullptr;                ///< [N] state in and out, post-reset (required)
+    std::int32_t* u_seq = nullptr;            ///< [T, N] u after every step (optional)
+    std::int32_t* v_seq = nullptr;            ///< [T, N] v after every step, post-reset (optional)
+    std::int8_t* spike = nullptr;             ///< [T, N] 0/1 (optional)
+    const std::int32_t* bias_mant = nullptr;  ///< [N] per-neuron bias mantissa (optional)
+    const std::int32_t* bias_exp = nullptr;   ///< [N] per-neuron bias exponent (optional)
+    const std::int32_t* du = nullptr;         ///< [N] per-neuron du (optional)
+    const std::int32_t* dv = nullptr;         ///< [N] per-neuron dv (optional)
+};
+
+constexpr std::int64_t loihi_state_max = std::int64_t{1} << 23;  // Lava's MAX
+
+/// One step of one neuron. Returns whether it spiked.
+SNN_HOST_DEVICE bool loihi_lif_step(std::int32_t a, std::int32_t du, std::int32_t dv, std::int64_t vth_state, std::int64_t bias,
+                                    std::int32_t& u, std::int32_t& v) {
+    const std::int64_t decayed_u = fixed::shift_right_toward_zero(static_cast<std::int64_t>(u) * (4096 - (du + 1)), 12);
+    const std::int32_t c = fixed::wrap_int32(static_cast<std::int64_t>(fixed::wrap_int32(decayed_u)) +
+                                             fixed::wrap_int32(fixed::shift_left(a, 6)));
+    std::int64_t w = c;
+    if (c > loihi_state_max) w = static_cast<std::int64_t>(c) - 2 * loihi_state_max;
+    if (w <= -loihi_state_max) w = static_cast<std::int64_t>(c) + 2 * loihi_state_max;
+    u = fixed::wrap_int32(w);
+    const std::int64_t decayed_v = fixed::shift_right_toward_zero(static_cast<std::int64_t>(v) * (4096 - dv), 12);
+    const std::int64_t v_new = fixed::clamp(decayed_v + u + bias, -(loihi_state_max - 1), loihi_state_max - 1);
+    const bool fired = v_new > vth_state;
+    v = fired ? 0 : static_cast<std::int32_t>(v_new);
+    return fired;
+}
+
+inline void check_loihi_lif_value(std::int32_t du, std::int32_t dv, std::int32_t bias_exp, const std::string& where) {
+    require(du >= -1 && du <= 4095, "du", where + "must be in [-1, 4095], got " + std::to_string(du));
+    require(dv >= 0 && dv <= 4096, "dv", where + "must be in [0, 4096], got " + std::to_string(dv));
+    require(bias_exp > -63 && bias_exp < 63, "bias_exp", where + "must be in (-63, 63), got " + std::to_string(bias_exp));
+}
+
+inline void check_loihi_lif(const loihi_lif_params& p, const loihi_lif_args& a) {
+    require(a.steps >= 0, "steps", "must be >= 0");
+    require(a.neurons >= 0, "neurons", "must be >= 0");
+    check_loihi_lif_value(p.du, p.dv, p.bias_exp, "");
+    require(p.vth > -(std::int64_t{1} << 40) && p.vth < (std::int64_t{1} << 40), "vth", "must be in (-2^40, 2^40), got " + std::to_string(p.vth));
+    if (a.neurons == 0) return;
+    require(a.u != nullptr && a.v != nullptr, "u", "u and v state arrays are required");
+    for (std::int64_t n = 0; n < a.neurons; ++n) {
+        const std::string where = "neuron " + std::to_string(n) + ": ";
+        check_loihi_lif_value(a.du ? a.du[n] : p.du, a.dv ? a.dv[n] : p.dv, a.bias_exp ? a.bias_exp[n] : p.bias_exp, where);
+    }
+}
+
+/// Whole time loop of neuron n (host and device).
+SNN_HOST_DEVICE void loihi_lif_neuron(const loihi_lif_params& p, const loihi_lif_args& a, std::int64_t n) {
+    const std::int32_t du = a.du ? a.du[n] : p.du;
+    const std::int32_t dv = a.dv ? a.dv[n] : p.dv;
+    const std::int64_t vth_state = p.vth * 64;  // vth << 6, computed once as Lava does
+    const std::int32_t bias_mant = a.bias_mant ? a.bias_mant[n] : p.bias_mant;
+    const std::int32_t bias_exp = a.bias_exp ? a.bias_exp[n] : p.bias_exp;
+    const std::int64_t bias = fixed::shift_by_exponent(bias_mant, bias_exp);
+    std::int32_t u = a.u[n], v = a.v[n];
+    std::int64_t idx = n;
+    for (std::int64_t t = 0; t < a.steps; ++t, idx += a.neurons) {
+        const bool fired = loihi_lif_step(a.a_in ? a.a_in[idx] : 0, du, dv, vth_state, bias, u, v);
+        if (a.u_seq) a.u_seq[idx] = u;
+        if (a.v_seq) a.v_seq[idx] = v;
+        if (a.spike) a.spike[idx] = fired ? 1 : 0;
+    }
+    a.u[n] = u;
+    a.v[n] = v;
+}
+
+/// CPU kernel (one neuron at a time; the per-neuron loop has no data-dependent branches the
+/// compiler cannot turn into selects).
+inline void loihi_lif_forward(const loihi_lif_params& p, const loihi_lif_args& a) {
+    check_loihi_lif(p, a);
+    for (std::int64_t n = 0; n < a.neurons; ++n) loihi_lif_neuron(p, a, n);
+}
+
+}  // namespace lava
+}  // namespace snn
