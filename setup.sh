@@ -10,7 +10,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$REPO"
 
 JOBS="$(nproc 2>/dev/null || echo 2)"
-PACKAGES=(build-essential cmake libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev
+PACKAGES=(build-essential cmake libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev libhdf5-dev
           nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3)
 SCRIPT_START=$SECONDS
 SECTION_NAME=""
@@ -127,6 +127,15 @@ golden_check() {
         section "golden vectors: ${dir} --backend ${backend}"
         "$tool" "$dir" --backend "$backend"
     done
+    # The Lava / Loihi set beside the SpikingJelly one.
+    local lava_dir
+    lava_dir="$(dirname "$REPO")/shared/golden/lava"
+    if [[ -d "$lava_dir" ]]; then
+        for backend in scalar simd; do
+            section "golden vectors: ${lava_dir} --backend ${backend}"
+            "$tool" "$lava_dir" --backend "$backend"
+        done
+    fi
     # Every compiled instruction set, not only the best one, and the sanitizer build too.
     for isa in sse2 avx2 avx512; do
         if "$tool" "$dir" --isa "$isa" > /tmp/snn-golden-$$.txt 2>&1; then

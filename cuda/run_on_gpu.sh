@@ -23,6 +23,8 @@ bin=build/cuda
 step "CUDA tests"; run "$bin/cuda/snn_cuda_tests" 2>&1 | tee "$out/cuda_tests.txt" | tail -15
 step "CUDA tests: 2^31 elements"; SNN_CUDA_BIG=1 run "$bin/cuda/snn_cuda_tests" -tc="*2^31*" 2>&1 | tail -4
 step "snn-golden $golden --backend cuda"; run "$bin/tools/snn-golden" "$golden" --backend cuda 2>&1 | tee "$out/golden_cuda.txt" | tail -5
+lava_golden=".deps/golden_lava"; [[ -d "$lava_golden" ]] || lava_golden="tests/data/golden/lava"
+step "snn-golden $lava_golden --backend cuda (Loihi)"; run "$bin/tools/snn-golden" "$lava_golden" --backend cuda 2>&1 | tee "$out/golden_lava_cuda.txt" | tail -5
 step "compute-sanitizer memcheck (golden subset, determinism, graph)"
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/sj --backend cuda 2>&1 | tail -3 | tee "$out/memcheck.txt"
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*,*workspace*" 2>&1 | tail -3 | tee -a "$out/memcheck.txt"
