@@ -242,6 +242,15 @@ TEST_CASE("slayer CUBA: parking on the threshold (§10 item 7)") {
     }
 }
 
+TEST_CASE("lava-dl CUDA kernel rule: an exact hit resets without spiking (§10 item 7, CUDA variant)") {
+    const auto k = lava::slayer_constants(1.25, 1.0, 0.0);
+    const std::vector<float> x{1.25f, 0, 0, 1.0f / 64, 0, 0};
+    const cuba_trace t = run_cuba<lava::slayer_cuda_rule>(k, x);
+    CHECK(t.v_int() == std::vector<i64>{5120, 0, 0, 64, 64, 64});
+    CHECK(t.spike == std::vector<float>(6, 0.0f));
+    CHECK(run_cuba<lava::slayer_cuda_rule>(k, x, 1, true).voltage == t.voltage);
+}
+
 TEST_CASE("slayer CUBA: graded spikes carry the pre-reset voltage (§10 item 9)") {
     const auto k = lava::slayer_constants(1.25, 0.0, 0.0, /*graded_spike=*/true);
     const cuba_trace t = run_cuba<lava::slayer_rule>(k, {0.7f, 0.7f, 0.7f, 0.7f});
@@ -342,7 +351,7 @@ TEST_CASE("CUBA: scalar and SIMD kernels agree bit for bit, in and beyond the 24
     std::mt19937 rng(11);
     std::normal_distribution<float> gauss(0.0f, 0.7f);
     for (const bool large : {false, true}) {
-        for (const auto rule : {lava::cuba_rule_id::slayer, lava::cuba_rule_id::spikingjelly, lava::cuba_rule_id::loihi}) {
+        for (const auto rule : {lava::cuba_rule_id::slayer, lava::cuba_rule_id::spikingjelly, lava::cuba_rule_id::loihi, lava::cuba_rule_id::slayer_cuda}) {
             for (const bool graded : {false, true}) {
                 CAPTURE(large);
                 CAPTURE(static_cast<int>(rule));

@@ -8,13 +8,20 @@
 ///   cpu/      fused multi-step kernels (scalar reference and xsimd SIMD, threaded), run-time
 ///             instruction-set dispatch tables
 ///   layout/   [T,N,*] <-> [N,*,T] <-> [T*N,*] <-> [N,T,*] adapters
-///   io/       .npy read/write
+///   io/       .npy read/write (io/netx.hpp, NetX hdf5, is separate: it needs HDF5)
+///   emu/lava/ Loihi numerics: lava-dl CUBA, Lava bit-accurate LIF, Dense/Conv, NetX weights
 
 #include "snn/config.hpp"
 #include "snn/core/binary16.hpp"
 #include "snn/core/error.hpp"
 #include "snn/cpu/dispatch.hpp"
 #include "snn/cpu/multistep.hpp"
+#include "snn/emu/lava/cuba.hpp"
+#include "snn/emu/lava/cuba_simd.hpp"
+#include "snn/emu/lava/loihi_lif.hpp"
+#include "snn/emu/lava/network.hpp"
+#include "snn/emu/lava/quantize.hpp"
+#include "snn/emu/lava/synapse.hpp"
 #include "snn/io/npy.hpp"
 #include "snn/layout/layout.hpp"
 #include "snn/neuron/neuron.hpp"

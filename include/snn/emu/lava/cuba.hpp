@@ -160,6 +160,23 @@ struct spikingjelly_rule {
     }
 };
 
+/// lava-dl's own CUDA kernel (reference/lava.md §3.2): the spike is slayer's float32 test, but
+/// the kernel's reset compares v with the threshold truncated to an integer (vThMant * 64), so
+/// an exact threshold hit below vThMant 4096 resets v without a spike. Its int32 state (which
+/// wraps at 2^31) is not emulated: the state stays int64.
+struct slayer_cuda_rule {
+    static constexpr bool rounds_through_float32 = true;
+    static constexpr bool stores_state_as_float32 = false;
+    template <class L>
+    SNN_HOST_DEVICE static typename L::mask fires(const cuba_constants& k, const typename L::integer& v) {
+        return L::scaled_at_least(v, k.spike_threshold);
+    }
+    template <class L>
+    SNN_HOST_DEVICE static typename L::mask resets(const cuba_constants& k, const typename L::integer& v, const typename L::mask&) {
+        return L::mask_and(L::mask_from(k.reset_enabled), L::greater_equal(v, k.threshold_state));
+    }
+};
+
 /// Loihi / Lava: strict integer comparison v > vThMant * 64, reset on spike, no float32.
 struct loihi_rule {
     static constexpr bool rounds_through_float32 = false;
@@ -174,7 +191,7 @@ struct loihi_rule {
     }
 };
 
-enum class cuba_rule_id { slayer, spikingjelly, loihi };
+enum class cuba_rule_id { slayer, spikingjelly, loihi, slayer_cuda };
 
 // ---------------------------------------------------------------------------------------------
 // Lanes: the integer arithmetic on one neuron (int64) or a SIMD register of neurons
@@ -201,6 +218,7 @@ struct scalar_lanes {
     SNN_HOST_DEVICE static mask scaled_at_least(integer v, float threshold) { return fixed::int_to_float(v) / 4096.0f >= threshold; }
     SNN_HOST_DEVICE static mask at_least(integer v, float threshold) { return fixed::int_to_float(v) >= threshold; }
     SNN_HOST_DEVICE static mask greater(integer v, std::int64_t threshold) { return v > threshold; }
+    SNN_HOST_DEVICE static mask greater_equal(integer v, std::int64_t threshold) { return v >= threshold; }
     SNN_HOST_DEVICE static mask mask_from(bool b) { return b; }
     SNN_HOST_DEVICE static mask mask_and(mask a, mask b) { return a && b; }
     SNN_HOST_DEVICE static integer zero_where(mask m, integer a) { return m ? integer(0) : a; }
@@ -419,6 +437,7 @@ decltype(auto) with_cuba_rule(cuba_rule_id id, F&& f) {
         case cuba_rule_id::slayer: return f(slayer_rule{});
         case cuba_rule_id::spikingjelly: return f(spikingjelly_rule{});
         case cuba_rule_id::loihi: return f(loihi_rule{});
+        case cuba_rule_id::slayer_cuda: return f(slayer_cuda_rule{});
     }
     throw invalid_argument("rule", "unknown CUBA rule");
 }

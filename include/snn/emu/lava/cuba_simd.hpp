@@ -43,6 +43,7 @@ struct double_lanes {
     static mask scaled_at_least(const integer& v, float threshold) { return v * integer(1.0 / 4096.0) >= integer(static_cast<double>(threshold)); }
     static mask at_least(const integer& v, float threshold) { return v >= integer(static_cast<double>(threshold)); }
     static mask greater(const integer& v, std::int64_t threshold) { return v > integer(static_cast<double>(threshold)); }
+    static mask greater_equal(const integer& v, std::int64_t threshold) { return v >= integer(static_cast<double>(threshold)); }
     static mask mask_from(bool b) { return mask(b); }
     static mask mask_and(const mask& a, const mask& b) { return a & b; }
     static integer zero_where(const mask& m, const integer& a) { return xsimd::select(m, integer(0.0), a); }
