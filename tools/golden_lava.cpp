@@ -504,7 +504,7 @@ void check_imported(const json& c, const fs::path& dir, const lava::network_desc
 }
 #endif
 
-outputs run_netx_chain(const json& c, const fs::path& dir, backend) {
+outputs run_netx_chain(const json& c, const fs::path& dir, backend b) {
     const shape_t shape = case_shape(c);
     const std::int64_t T = shape[0];
     const lava::network_desc net = network_from_case(c, dir);
@@ -513,11 +513,14 @@ outputs run_netx_chain(const json& c, const fs::path& dir, backend) {
 #endif
     if (shape_t(shape.begin() + 1, shape.end()) != net.input_shape) throw snn::invalid_argument("shape", "does not match input_shape_torch");
     const auto s_in = input_as<std::int32_t>(c, dir, "s_in", product(shape));
-    // The chain runs the CPU kernels whatever the backend: it is an integer reference of the
-    // whole slayer -> NetX -> Lava path (see README "Loihi guarantees").
-    const lava::layer_spikes slayer = lava::run_slayer(net, T, s_in.data());
+    // Neurons on the chosen backend, synapses (dense, conv, delays) on the CPU.
+    const lava::layer_spikes slayer = lava::run_slayer(net, T, s_in.data(), [b](const lava::cuba_constants& k, const lava::cuba_forward_args& a) {
+        cuba_forward(b, lava::cuba_rule_id::slayer, k, a);
+    });
     std::vector<lava::optimized_weights> netx;
-    const lava::layer_spikes lava_s = lava::run_lava(net, T, s_in.data(), &netx);
+    const lava::layer_spikes lava_s = lava::run_lava(net, T, s_in.data(), &netx, [b](const lava::loihi_lif_params& p, const lava::loihi_lif_args& a) {
+        lif_forward(b, p, a);
+    });
     outputs out;
     for (std::size_t l = 0; l < net.layers.size(); ++l) {
         const auto& L = net.layers[l];
@@ -631,10 +634,6 @@ outputs run_sj_cuba(const json& c, const fs::path& dir, backend b) {
 }
 
 }  // namespace
-
-bool handles(const std::string& kind) {
-    return kind == "slayer_cuba" || kind == "lava_lif_bitacc" || kind == "lava_dense_lif" || kind == "netx_chain" || kind == "sj_cuba";
-}
 
 outputs run_case(const json& c, const fs::path& dir, backend b) {
     const std::string kind = text(c, "kind", "case");

@@ -18,9 +18,6 @@ enum class backend { scalar, simd, cuda };
 
 using outputs = std::map<std::string, snn::io::npy_array>;
 
-/// The kinds this file handles.
-bool handles(const std::string& kind);
-
 /// Runs case `c` of the set in `dir`. Throws snn::invalid_argument on malformed cases, and
 /// snn::io_error when --backend cuda is asked of a build without CUDA.
 outputs run_case(const nlohmann::json& c, const std::filesystem::path& dir, backend b);

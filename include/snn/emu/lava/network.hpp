@@ -18,6 +18,7 @@
 /// io/netx.hpp reads and writes this description as NetX hdf5.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -128,13 +129,19 @@ inline void synapse_sum(const layer_desc& L, const std::int32_t* spikes, bool gr
 
 }  // namespace detail
 
+/// Runs the neurons of one layer (slayer_rule CUBA / Lava LIF). Empty: the CPU scalar kernels;
+/// tools pass the SIMD or CUDA ones (synapses always run on the CPU).
+using cuba_layer_runner = std::function<void(const cuba_constants&, const cuba_forward_args&)>;
+using lif_layer_runner = std::function<void(const loihi_lif_params&, const loihi_lif_args&)>;
+
 /// Spikes of every layer, time-major [T, layer elements] as int32 (graded slayer spikes are
 /// not supported in chains: NetX drops them).
 using layer_spikes = std::vector<std::vector<std::int32_t>>;
 
 /// lava-dl blocks (delay_shift=True): returns each layer's block output (flatten layers pass
 /// their input through). `s_in` [T, input elements].
-inline layer_spikes run_slayer(const network_desc& net, std::int64_t steps, const std::int32_t* s_in) {
+inline layer_spikes run_slayer(const network_desc& net, std::int64_t steps, const std::int32_t* s_in,
+                               const cuba_layer_runner& run_neurons = {}) {
     check_network(net);
     require(steps >= 0, "steps", "must be >= 0");
     layer_spikes out(net.layers.size());
@@ -179,7 +186,8 @@ inline layer_spikes run_slayer(const network_desc& net, std::int64_t steps, cons
         a.v_decay = v_decay.data();
         a.bias = bias.empty() ? nullptr : bias.data();
         a.channels = out_n;
-        cuba_forward_scalar<slayer_rule>(k, a);
+        if (run_neurons) run_neurons(k, a);
+        else cuba_forward_scalar<slayer_rule>(k, a);
         // Block output: one step later (delay_shift), plus the axonal delay of the channel.
         std::vector<std::int32_t> y(static_cast<std::size_t>(steps * out_n), 0);
         const std::int64_t per = out_n / channels;
@@ -204,7 +212,7 @@ inline lava_dense_config netx_dense(const layer_desc& L, optimized_weights* opti
 
 /// Lava from the NetX description: every layer's LIF spikes [T, elements] (flatten layers: empty).
 inline layer_spikes run_lava(const network_desc& net, std::int64_t steps, const std::int32_t* s_in,
-                             std::vector<optimized_weights>* netx_weights = nullptr) {
+                             std::vector<optimized_weights>* netx_weights = nullptr, const lif_layer_runner& run_neurons = {}) {
     check_network(net);
     require(steps >= 0, "steps", "must be >= 0");
     layer_spikes out(net.layers.size());
@@ -257,7 +265,8 @@ inline layer_spikes run_lava(const network_desc& net, std::int64_t steps, const 
         args.du = du.data();
         args.dv = dv.data();
         args.bias_mant = bias_mant.empty() ? nullptr : bias_mant.data();
-        loihi_lif_forward(p, args);
+        if (run_neurons) run_neurons(p, args);
+        else loihi_lif_forward(p, args);
         out[l].assign(s.begin(), s.end());
         input = out[l];
     }
