@@ -17,6 +17,7 @@
 #include "snn/cpu/dispatch.hpp"
 #include "snn/emu/lava/cuba.hpp"
 #include "snn/emu/lava/cuba_simd.hpp"
+#include "snn/emu/lava/loihi_lif_simd.hpp"
 
 namespace {
 
@@ -103,6 +104,31 @@ int main(int argc, char** argv) {
         row("integer CUBA backward (float32)", int_bwd, lif_bwd);
         row("float32 LIF forward+backward", lif_fwd + lif_bwd, lif_fwd + lif_bwd);
         row("integer CUBA forward(SIMD)+backward", int_simd + int_bwd, lif_fwd + lif_bwd);
+        // This binary's SIMD instruction set is not the one the unit tests run: check it too.
+        std::vector<float> spike2(tn), voltage2(tn);
+        snn::lava::cuba_forward_scalar<snn::lava::slayer_rule>(k, f);
+        f.spike = spike2.data();
+        f.voltage = voltage2.data();
+        snn::lava::cuba_forward_simd<snn::lava::slayer_rule>(k, f);
+        const bool same = std::memcmp(spike.data(), spike2.data(), tn * 4) == 0 && std::memcmp(voltage.data(), voltage2.data(), tn * 4) == 0;
+        std::printf("%-34s %5lld %s\n", "CUBA SIMD == scalar (bits)", static_cast<long long>(T), same ? "yes" : "NO");
+        std::vector<std::int32_t> a_in(tn), u1(static_cast<std::size_t>(N)), v1(u1.size()), u2(u1.size()), v2(u1.size()), vs1(tn), vs2(tn);
+        for (std::size_t i = 0; i < tn; ++i) a_in[i] = static_cast<std::int32_t>(grid(rng)) * 40;
+        snn::lava::loihi_lif_params lp;
+        lp.du = 409;
+        lp.dv = 123;
+        lp.vth = 2000;
+        snn::lava::loihi_lif_args la;
+        la.steps = T;
+        la.neurons = N;
+        la.a_in = a_in.data();
+        la.u = u1.data(), la.v = v1.data(), la.v_seq = vs1.data();
+        const double lif_int = median_ms(reps, [&] { std::fill(u1.begin(), u1.end(), 0), std::fill(v1.begin(), v1.end(), 0), snn::lava::loihi_lif_forward(lp, la); });
+        la.u = u2.data(), la.v = v2.data(), la.v_seq = vs2.data();
+        const double lif_simd = median_ms(reps, [&] { std::fill(u2.begin(), u2.end(), 0), std::fill(v2.begin(), v2.end(), 0), snn::lava::loihi_lif_forward_simd(lp, la); });
+        row("Lava bit-accurate LIF, scalar", lif_int, lif_fwd);
+        row("Lava bit-accurate LIF, SIMD", lif_simd, lif_fwd);
+        std::printf("%-34s %5lld %s\n", "LIF SIMD == scalar (bits)", static_cast<long long>(T), vs1 == vs2 && u1 == u2 ? "yes" : "NO");
     }
     return 0;
 }

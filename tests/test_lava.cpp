@@ -14,6 +14,7 @@
 #include "snn/emu/lava/cuba.hpp"
 #include "snn/emu/lava/cuba_simd.hpp"
 #include "snn/emu/lava/loihi_lif.hpp"
+#include "snn/emu/lava/loihi_lif_simd.hpp"
 #include "snn/emu/lava/network.hpp"
 #include "snn/emu/lava/quantize.hpp"
 #include "snn/emu/lava/synapse.hpp"
@@ -477,6 +478,43 @@ TEST_CASE("Lava LIF: bias mantissa and exponent (§10 item 19)") {
     CHECK(t.s == std::vector<std::int8_t>{0, 0, 0, 1, 0, 0, 0, 1});
     const lif_trace floor = run_lif(lif(4095, 0, 10, -3, -1), std::vector<i32>(3, 0));
     CHECK(floor.v == std::vector<i32>{-2, -4, -6});
+}
+
+TEST_CASE("Lava LIF: scalar and SIMD kernels agree bit for bit, wraps and saturation included") {
+    std::mt19937 rng(13);
+    std::uniform_int_distribution<i32> small(-400, 400), big(-40000, 40000), huge(-(1 << 26), 1 << 26);
+    const i64 N = 43, T = 30;
+    for (int variant = 0; variant < 3; ++variant) {
+        for (const auto& [du, dv] : std::vector<std::pair<i32, i32>>{{0, 0}, {4095, 4095}, {409, 123}, {-1, 4096}, {2047, 0}}) {
+            CAPTURE(variant);
+            CAPTURE(du);
+            std::vector<i32> a_in(static_cast<std::size_t>(N * T)), bias_mant(N), bias_exp(N), u1(N), v1(N);
+            for (auto& e : a_in) e = variant == 0 ? small(rng) : variant == 1 ? big(rng) : (rng() % 50 == 0 ? huge(rng) : big(rng));
+            for (i64 n = 0; n < N; ++n) {
+                bias_mant[static_cast<std::size_t>(n)] = static_cast<i32>(n % 9) - 4;
+                bias_exp[static_cast<std::size_t>(n)] = static_cast<i32>(n % 13) - 6;
+                u1[static_cast<std::size_t>(n)] = variant == 2 && n == 3 ? 2000000000 : static_cast<i32>(n * 1000 - 20000);
+                v1[static_cast<std::size_t>(n)] = static_cast<i32>(n % 7) * 100;
+            }
+            std::vector<i32> u2 = u1, v2 = v1, us1(a_in.size()), vs1(a_in.size()), us2(a_in.size()), vs2(a_in.size());
+            std::vector<std::int8_t> s1(a_in.size()), s2(a_in.size());
+            lava::loihi_lif_args a;
+            a.steps = T;
+            a.neurons = N;
+            a.a_in = a_in.data();
+            a.bias_mant = bias_mant.data();
+            a.bias_exp = bias_exp.data();
+            a.u = u1.data(), a.v = v1.data(), a.u_seq = us1.data(), a.v_seq = vs1.data(), a.spike = s1.data();
+            lava::loihi_lif_forward(lif(du, dv, 3000), a);
+            a.u = u2.data(), a.v = v2.data(), a.u_seq = us2.data(), a.v_seq = vs2.data(), a.spike = s2.data();
+            lava::loihi_lif_forward_simd(lif(du, dv, 3000), a);
+            CHECK(us1 == us2);
+            CHECK(vs1 == vs2);
+            CHECK(s1 == s2);
+            CHECK(u1 == u2);
+            CHECK(v1 == v2);
+        }
+    }
 }
 
 TEST_CASE("Lava Dense: sign modes, LSB truncation, the -256 inhibitory weight (§10 item 21)") {

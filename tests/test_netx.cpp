@@ -138,7 +138,7 @@ void check_neuron(hid_t file, const std::string& at, const std::vector<long long
         char* value = nullptr;
         H5Dread(set.id, type.id, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value);
         CHECK(std::string(value) == "CUBA");
-        H5Dvlen_reclaim(type.id, space.id, H5P_DEFAULT, &value);
+        snn::io::netx_detail::reclaim_vlen(type.id, space.id, &value);
     }
     const auto shape_of = [](const std::vector<long long>& v) { return v.size() == 1 ? std::vector<hsize_t>{} : std::vector<hsize_t>{v.size()}; };
     check_dataset(file, at + "/neuron/iDecay", H5T_INTEGER, 8, shape_of(i_decay));

@@ -13,6 +13,7 @@
 #include "snn/emu/lava/cuba.hpp"
 #include "snn/emu/lava/cuba_simd.hpp"
 #include "snn/emu/lava/loihi_lif.hpp"
+#include "snn/emu/lava/loihi_lif_simd.hpp"
 #include "snn/emu/lava/network.hpp"
 #include "snn/emu/lava/quantize.hpp"
 #include "snn/emu/lava/synapse.hpp"
@@ -182,9 +183,8 @@ void lif_forward(backend b, const lava::loihi_lif_params& p, const lava::loihi_l
         throw snn::io_error("--backend cuda: this snn-golden has no CUDA kernels");
 #endif
     }
-    // scalar and simd: one kernel (the LIF's int32 wrap logic gains nothing from the double
-    // lanes of the CUBA SIMD kernel; see README "Loihi guarantees").
-    lava::loihi_lif_forward(p, a);
+    if (b == backend::simd) lava::loihi_lif_forward_simd(p, a);
+    else lava::loihi_lif_forward(p, a);
 }
 
 /// Forward of one CUBA layer in whole: T steps of N neurons from zero state (or the given one).

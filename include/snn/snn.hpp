@@ -19,6 +19,7 @@
 #include "snn/emu/lava/cuba.hpp"
 #include "snn/emu/lava/cuba_simd.hpp"
 #include "snn/emu/lava/loihi_lif.hpp"
+#include "snn/emu/lava/loihi_lif_simd.hpp"
 #include "snn/emu/lava/network.hpp"
 #include "snn/emu/lava/quantize.hpp"
 #include "snn/emu/lava/synapse.hpp"

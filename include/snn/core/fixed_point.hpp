@@ -20,9 +20,11 @@ namespace fixed {
 /// x / 2^bits rounded toward zero: sign(x) * (|x| >> bits), lava-dl's `right_shift_to_zero`.
 /// Needs x > INT64_MIN (|x| must be representable).
 SNN_HOST_DEVICE std::int64_t shift_right_toward_zero(std::int64_t x, int bits) {
-    const std::uint64_t magnitude = x < 0 ? 0 - static_cast<std::uint64_t>(x) : static_cast<std::uint64_t>(x);
-    const auto shifted = static_cast<std::int64_t>(magnitude >> bits);
-    return x < 0 ? -shifted : shifted;
+    // Branch-free (the sign of the state is data, so a branch would mispredict): negate through
+    // an all-ones mask, shift the magnitude, negate back; unsigned arithmetic wraps by definition.
+    const std::uint64_t negative = std::uint64_t{0} - static_cast<std::uint64_t>(x < 0);
+    const std::uint64_t magnitude = (static_cast<std::uint64_t>(x) ^ negative) - negative;
+    return static_cast<std::int64_t>(((magnitude >> bits) ^ negative) - negative);
 }
 
 /// x / 2^bits rounded toward minus infinity (numpy's `>>` on signed integers).

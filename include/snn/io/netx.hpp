@@ -156,6 +156,15 @@ inline std::vector<std::int64_t> as_int64(const std::vector<std::int32_t>& v) { 
 
 // ----- reading --------------------------------------------------------------------------------
 
+/// Frees the strings HDF5 allocated for a variable-length read (H5Treclaim from HDF5 1.12 on).
+inline void reclaim_vlen(hid_t memory_type, hid_t space, void* buffer) {
+#if H5_VERSION_GE(1, 12, 0)
+    H5Treclaim(memory_type, space, H5P_DEFAULT, buffer);
+#else
+    H5Dvlen_reclaim(memory_type, space, H5P_DEFAULT, buffer);
+#endif
+}
+
 inline bool exists(hid_t parent, const std::string& name) { return H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0; }
 
 /// A dataset's class, dimensions and handle.
@@ -231,7 +240,7 @@ inline std::string read_string(hid_t parent, const std::string& name, const std:
         checked_status(H5Dread(d.set.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "reading " + where + "/" + name);
         const std::string s = values[0] ? values[0] : "";
         const handle space(checked(H5Dget_space(d.set.get()), "dataspace"), H5Sclose);
-        H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, values.data());
+        reclaim_vlen(mem.get(), space.get(), values.data());
         return s;
     }
     const std::size_t size = H5Tget_size(file_type.get());

@@ -413,21 +413,94 @@ SNN_HOST_DEVICE void cuba_backward_neuron(const cuba_constants& k, const cuba_ba
     if (a.grad_i_decay) a.grad_i_decay[n] = grad_iD * decay_sign_scale;
 }
 
-/// CPU scalar forward (the reference kernel).
+/// Neurons per block of the CPU kernels: the time loop runs inside a block, so each step reads
+/// and writes whole cache lines of the [T, N] arrays instead of one element per line.
+constexpr std::int64_t cpu_block = 64;
+
+/// CPU scalar forward (the reference kernel): the same cuba_step as every backend, blocks of
+/// cpu_block neurons with the time loop inside.
 template <class Rule>
 void cuba_forward_scalar(const cuba_constants& k, const cuba_forward_args& a) {
+    using L = scalar_lanes;
     check_cuba_forward(k, a);
     detail::check_decay_values(a.i_decay, a.channels, "i_decay");
     detail::check_decay_values(a.v_decay, a.channels, "v_decay");
-    for (std::int64_t n = 0; n < a.neurons && a.steps > 0; ++n) cuba_forward_neuron<Rule>(k, a, n);
+    if (a.steps == 0) return;
+    const std::int64_t N = a.neurons;
+    cuba_neuron_params p[cpu_block];
+    std::int64_t u[cpu_block], v[cpu_block];
+    for (std::int64_t n0 = 0; n0 < N; n0 += cpu_block) {
+        const std::int64_t nb = N - n0 < cpu_block ? N - n0 : cpu_block;
+        for (std::int64_t i = 0; i < nb; ++i) {
+            p[i] = cuba_params_of(k, a.i_decay, a.v_decay, a.bias, a.channels, n0 + i);
+            u[i] = a.u_state ? a.u_state[n0 + i] : 0;
+            v[i] = a.v_state ? a.v_state[n0 + i] : 0;
+        }
+        for (std::int64_t t = 0; t < a.steps; ++t) {
+            const std::int64_t row = t * N + n0;
+            for (std::int64_t i = 0; i < nb; ++i) {
+                const auto r = cuba_step<Rule, L>(k, L::input(a.x[row + i]), p[i].i_factor, p[i].v_factor, p[i].bias, u[i], v[i]);
+                const float voltage = L::to_slayer(r.voltage);
+                a.spike[row + i] = L::spike_value(r.fired, voltage, k.graded_spike);
+                if (a.current) a.current[row + i] = L::to_slayer(r.current);
+                if (a.voltage) a.voltage[row + i] = voltage;
+            }
+        }
+        if (a.u_state) {
+            for (std::int64_t i = 0; i < nb; ++i) {
+                a.u_state[n0 + i] = u[i];
+                a.v_state[n0 + i] = v[i];
+            }
+        }
+    }
 }
 
-/// CPU backward (scalar; the recurrence is per neuron and cheap next to the forward).
+/// CPU backward, blocked like the forward; per neuron the same arithmetic as
+/// cuba_backward_neuron (which CUDA runs), in the same order.
 inline void cuba_backward(const cuba_constants& k, const cuba_backward_args& a) {
     check_cuba_backward(k, a);
     detail::check_decay_values(a.i_decay, a.channels, "i_decay");
     detail::check_decay_values(a.v_decay, a.channels, "v_decay");
-    for (std::int64_t n = 0; n < a.neurons && a.steps > 0; ++n) cuba_backward_neuron(k, a, n);
+    if (a.steps == 0) return;
+    const std::int64_t N = a.neurons;
+    const float theta = k.spike_threshold;
+    const float inv_tau = 1.0f / k.tau_rho;
+    const float binary_peak = k.scale_rho / (2.0f * k.tau_rho);
+    const float decay_sign_scale = a.decay_rule == decay_gradient::lava_dl ? 1.0f : -1.0f / 4096.0f;
+    float i_keep[cpu_block], v_keep[cpu_block], g_v[cpu_block], g_i[cpu_block], grad_iD[cpu_block], grad_vD[cpu_block];
+    for (std::int64_t n0 = 0; n0 < N; n0 += cpu_block) {
+        const std::int64_t nb = N - n0 < cpu_block ? N - n0 : cpu_block;
+        for (std::int64_t i = 0; i < nb; ++i) {
+            const std::int64_t c = (n0 + i) % a.channels;
+            i_keep[i] = 1.0f - static_cast<float>(a.i_decay ? a.i_decay[c] : k.i_decay) / 4096.0f;
+            v_keep[i] = 1.0f - static_cast<float>(a.v_decay ? a.v_decay[c] : k.v_decay) / 4096.0f;
+            g_v[i] = g_i[i] = grad_iD[i] = grad_vD[i] = 0.0f;
+        }
+        for (std::int64_t t = a.steps - 1; t >= 0; --t) {
+            const std::int64_t row = t * N + n0;
+            for (std::int64_t i = 0; i < nb; ++i) {
+                const std::int64_t idx = row + i;
+                const float d = a.voltage[idx] - theta;
+                const float surrogate = k.graded_spike ? k.scale_rho * std::exp((d < 0.0f ? d : 0.0f) * inv_tau)
+                                                       : binary_peak * std::exp(-std::fabs(d) * inv_tau);
+                float g_out_v = a.grad_spike[idx] * surrogate;
+                if (a.grad_voltage) g_out_v += a.grad_voltage[idx];
+                g_v[i] = v_keep[i] * g_v[i] + g_out_v;
+                float g_out_i = g_v[i];
+                if (a.grad_current) g_out_i += a.grad_current[idx];
+                g_i[i] = i_keep[i] * g_i[i] + g_out_i;
+                a.grad_x[idx] = g_i[i];
+                if (t >= 1) {
+                    if (a.grad_v_decay) grad_vD[i] += g_v[i] * a.voltage[idx - N];
+                    if (a.grad_i_decay) grad_iD[i] += g_i[i] * a.current[idx - N];
+                }
+            }
+        }
+        for (std::int64_t i = 0; i < nb; ++i) {
+            if (a.grad_v_decay) a.grad_v_decay[n0 + i] = grad_vD[i] * decay_sign_scale;
+            if (a.grad_i_decay) a.grad_i_decay[n0 + i] = grad_iD[i] * decay_sign_scale;
+        }
+    }
 }
 
 /// The rule by run-time id (tools, tests).

@@ -50,20 +50,36 @@ struct loihi_lif_args {
 
 constexpr std::int64_t loihi_state_max = std::int64_t{1} << 23;  // Lava's MAX
 
-/// One step of one neuron. Returns whether it spiked.
-SNN_HOST_DEVICE bool loihi_lif_step(std::int32_t a, std::int32_t du, std::int32_t dv, std::int64_t vth_state, std::int64_t bias,
-                                    std::int32_t& u, std::int32_t& v) {
-    const std::int64_t decayed_u = fixed::shift_right_toward_zero(static_cast<std::int64_t>(u) * (4096 - (du + 1)), 12);
-    const std::int32_t c = fixed::wrap_int32(static_cast<std::int64_t>(fixed::wrap_int32(decayed_u)) +
-                                             fixed::wrap_int32(fixed::shift_left(a, 6)));
-    std::int64_t w = c;
-    if (c > loihi_state_max) w = static_cast<std::int64_t>(c) - 2 * loihi_state_max;
-    if (w <= -loihi_state_max) w = static_cast<std::int64_t>(c) + 2 * loihi_state_max;
-    u = fixed::wrap_int32(w);
-    const std::int64_t decayed_v = fixed::shift_right_toward_zero(static_cast<std::int64_t>(v) * (4096 - dv), 12);
-    const std::int64_t v_new = fixed::clamp(decayed_v + u + bias, -(loihi_state_max - 1), loihi_state_max - 1);
-    const bool fired = v_new > vth_state;
-    v = fired ? 0 : static_cast<std::int32_t>(v_new);
+/// The integer arithmetic of the LIF on one neuron: int64 values, numpy's int32 wrap where
+/// Lava's arrays are int32. emu/lava/loihi_lif_simd.hpp has the register-wide counterpart.
+struct lif_scalar_lanes {
+    using integer = std::int64_t;
+    using mask = bool;
+    SNN_HOST_DEVICE static integer decay(integer s, integer factor) { return fixed::shift_right_toward_zero(s * factor, 12); }
+    SNN_HOST_DEVICE static integer wrap32(integer x) { return fixed::wrap_int32(x); }
+    SNN_HOST_DEVICE static integer clamp(integer x, std::int64_t lo, std::int64_t hi) { return fixed::clamp(x, lo, hi); }
+    SNN_HOST_DEVICE static integer constant(std::int64_t c) { return c; }
+    SNN_HOST_DEVICE static mask greater(integer a, integer b) { return a > b; }
+    SNN_HOST_DEVICE static mask less_equal(integer a, integer b) { return a <= b; }
+    SNN_HOST_DEVICE static integer select(mask m, integer a, integer b) { return m ? a : b; }
+};
+
+/// One step of one neuron (or one register of neurons): `a_shifted` = int32(a << 6), `u_factor`
+/// = 4096 - (du + 1), `v_factor` = 4096 - dv, `vth_state` = vth << 6. u and v hold int32
+/// values. Returns whether it spiked.
+template <class L>
+SNN_HOST_DEVICE typename L::mask loihi_lif_step(const typename L::integer& a_shifted, const typename L::integer& u_factor,
+                                                const typename L::integer& v_factor, const typename L::integer& vth_state,
+                                                const typename L::integer& bias, typename L::integer& u, typename L::integer& v) {
+    using I = typename L::integer;
+    const I max = L::constant(loihi_state_max), range = L::constant(2 * loihi_state_max);
+    const I c = L::wrap32(L::wrap32(L::decay(u, u_factor)) + a_shifted);
+    I w = L::select(L::greater(c, max), c - range, c);  // +2^23 itself is not wrapped
+    w = L::select(L::less_equal(w, L::constant(-loihi_state_max)), c + range, w);  // -2^23 becomes +2^23
+    u = L::wrap32(w);
+    const I v_new = L::clamp(L::decay(v, v_factor) + u + bias, -(loihi_state_max - 1), loihi_state_max - 1);
+    const typename L::mask fired = L::greater(v_new, vth_state);
+    v = L::select(fired, L::constant(0), v_new);
     return fired;
 }
 
@@ -94,23 +110,54 @@ SNN_HOST_DEVICE void loihi_lif_neuron(const loihi_lif_params& p, const loihi_lif
     const std::int32_t bias_mant = a.bias_mant ? a.bias_mant[n] : p.bias_mant;
     const std::int32_t bias_exp = a.bias_exp ? a.bias_exp[n] : p.bias_exp;
     const std::int64_t bias = fixed::shift_by_exponent(bias_mant, bias_exp);
-    std::int32_t u = a.u[n], v = a.v[n];
+    const std::int64_t u_factor = 4096 - (du + 1), v_factor = 4096 - dv;
+    std::int64_t u = a.u[n], v = a.v[n];
     std::int64_t idx = n;
     for (std::int64_t t = 0; t < a.steps; ++t, idx += a.neurons) {
-        const bool fired = loihi_lif_step(a.a_in ? a.a_in[idx] : 0, du, dv, vth_state, bias, u, v);
-        if (a.u_seq) a.u_seq[idx] = u;
-        if (a.v_seq) a.v_seq[idx] = v;
+        const std::int64_t a_shifted = fixed::wrap_int32(fixed::shift_left(a.a_in ? a.a_in[idx] : 0, 6));
+        const bool fired = loihi_lif_step<lif_scalar_lanes>(a_shifted, u_factor, v_factor, vth_state, bias, u, v);
+        if (a.u_seq) a.u_seq[idx] = static_cast<std::int32_t>(u);
+        if (a.v_seq) a.v_seq[idx] = static_cast<std::int32_t>(v);
         if (a.spike) a.spike[idx] = fired ? 1 : 0;
     }
-    a.u[n] = u;
-    a.v[n] = v;
+    a.u[n] = static_cast<std::int32_t>(u);
+    a.v[n] = static_cast<std::int32_t>(v);
 }
 
-/// CPU kernel (one neuron at a time; the per-neuron loop has no data-dependent branches the
-/// compiler cannot turn into selects).
+/// CPU kernel: blocks of 64 neurons with the time loop inside (whole cache lines of the
+/// [T, N] arrays per step), the same loihi_lif_step as CUDA and SIMD.
 inline void loihi_lif_forward(const loihi_lif_params& p, const loihi_lif_args& a) {
+    using L = lif_scalar_lanes;
     check_loihi_lif(p, a);
-    for (std::int64_t n = 0; n < a.neurons; ++n) loihi_lif_neuron(p, a, n);
+    constexpr std::int64_t block = 64;
+    const std::int64_t N = a.neurons;
+    const std::int64_t vth_state = p.vth * 64;  // vth << 6, computed once as Lava does
+    std::int64_t u_factor[block], v_factor[block], bias[block], u[block], v[block];
+    for (std::int64_t n0 = 0; n0 < N; n0 += block) {
+        const std::int64_t nb = N - n0 < block ? N - n0 : block;
+        for (std::int64_t i = 0; i < nb; ++i) {
+            const std::int64_t n = n0 + i;
+            u_factor[i] = 4096 - ((a.du ? a.du[n] : p.du) + 1);
+            v_factor[i] = 4096 - (a.dv ? a.dv[n] : p.dv);
+            bias[i] = fixed::shift_by_exponent(a.bias_mant ? a.bias_mant[n] : p.bias_mant, a.bias_exp ? a.bias_exp[n] : p.bias_exp);
+            u[i] = a.u[n];
+            v[i] = a.v[n];
+        }
+        for (std::int64_t t = 0; t < a.steps; ++t) {
+            const std::int64_t row = t * N + n0;
+            for (std::int64_t i = 0; i < nb; ++i) {
+                const std::int64_t a_shifted = fixed::wrap_int32(fixed::shift_left(a.a_in ? a.a_in[row + i] : 0, 6));
+                const bool fired = loihi_lif_step<L>(a_shifted, u_factor[i], v_factor[i], vth_state, bias[i], u[i], v[i]);
+                if (a.u_seq) a.u_seq[row + i] = static_cast<std::int32_t>(u[i]);
+                if (a.v_seq) a.v_seq[row + i] = static_cast<std::int32_t>(v[i]);
+                if (a.spike) a.spike[row + i] = fired ? 1 : 0;
+            }
+        }
+        for (std::int64_t i = 0; i < nb; ++i) {
+            a.u[n0 + i] = static_cast<std::int32_t>(u[i]);
+            a.v[n0 + i] = static_cast<std::int32_t>(v[i]);
+        }
+    }
 }
 
 }  // namespace lava
