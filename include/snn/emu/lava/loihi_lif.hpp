@@ -96,9 +96,11 @@ inline void check_loihi_lif(const loihi_lif_params& p, const loihi_lif_args& a) 
     require(p.vth > -(std::int64_t{1} << 40) && p.vth < (std::int64_t{1} << 40), "vth", "must be in (-2^40, 2^40), got " + std::to_string(p.vth));
     if (a.neurons == 0) return;
     require(a.u != nullptr && a.v != nullptr, "u", "u and v state arrays are required");
+    if (!a.du && !a.dv && !a.bias_exp) return;
     for (std::int64_t n = 0; n < a.neurons; ++n) {
-        const std::string where = "neuron " + std::to_string(n) + ": ";
-        check_loihi_lif_value(a.du ? a.du[n] : p.du, a.dv ? a.dv[n] : p.dv, a.bias_exp ? a.bias_exp[n] : p.bias_exp, where);
+        const std::int32_t du = a.du ? a.du[n] : p.du, dv = a.dv ? a.dv[n] : p.dv, bias_exp = a.bias_exp ? a.bias_exp[n] : p.bias_exp;
+        const bool ok = du >= -1 && du <= 4095 && dv >= 0 && dv <= 4096 && bias_exp > -63 && bias_exp < 63;
+        if (!ok) check_loihi_lif_value(du, dv, bias_exp, "neuron " + std::to_string(n) + ": ");  // throws, naming the neuron
     }
 }
 
