@@ -629,6 +629,50 @@ TEST_CASE("NetX chain: slayer blocks and the Lava network agree on a dense layer
     CHECK(spikes > 0);
 }
 
+TEST_CASE("NetX chain: conv (per-channel decays) -> flatten -> dense agrees between slayer and Lava (§10 items 24-25)") {
+    std::mt19937 rng(17);
+    std::uniform_int_distribution<int> w(-40, 40);
+    lava::network_desc net;
+    net.input_shape = {2, 5, 6};
+    lava::layer_desc conv;
+    conv.kind = lava::layer_kind::conv;
+    conv.in_shape = {2, 5, 6};
+    conv.out_shape = {3, 3, 3};
+    conv.conv.in_channels = 2, conv.conv.out_channels = 3, conv.conv.in_h = 5, conv.conv.in_w = 6;
+    conv.conv.kernel_h = 3, conv.conv.kernel_w = 2, conv.conv.stride_h = 2, conv.conv.stride_w = 2, conv.conv.pad_h = 1;
+    for (i64 i = 0; i < conv.conv.weight_count(); ++i) conv.weight.push_back(2 * w(rng));
+    conv.neuron.i_decay = {0, 1024, 4096};
+    conv.neuron.v_decay = {2048, 123, 0};
+    conv.neuron.v_th_mant = 64;
+    lava::layer_desc flat;
+    flat.kind = lava::layer_kind::flatten;
+    flat.has_neuron = false;
+    flat.in_shape = {3, 3, 3};
+    flat.out_shape = {27};
+    lava::layer_desc dense;
+    dense.in_shape = {27};
+    dense.out_shape = {5};
+    for (int i = 0; i < 27 * 5; ++i) dense.weight.push_back(2 * w(rng));
+    dense.delay = {0, 2, 0, 5, 1};
+    dense.neuron.i_decay = {410};
+    dense.neuron.v_decay = {819};
+    dense.neuron.v_th_mant = 48;
+    net.layers = {conv, flat, dense};
+    const i64 T = 60;
+    std::vector<i32> s(static_cast<std::size_t>(T * 60));
+    std::bernoulli_distribution spike(0.5);
+    for (auto& e : s) e = spike(rng) ? 1 : 0;
+    const auto slayer = lava::run_slayer(net, T, s.data());
+    const auto lava_s = lava::run_lava(net, T, s.data());
+    CHECK(slayer[0] == lava_s[0]);
+    CHECK(slayer[2] == lava_s[2]);
+    i64 spikes0 = 0, spikes2 = 0;
+    for (const auto e : slayer[0]) spikes0 += e;
+    for (const auto e : slayer[2]) spikes2 += e;
+    CHECK(spikes0 > 0);
+    CHECK(spikes2 > 0);
+}
+
 TEST_CASE("Loihi emulation: bad input is rejected with the argument named") {
     const auto k = lava::slayer_constants(1.0, 0.1, 0.1);
     std::vector<float> x(4), out(4);
