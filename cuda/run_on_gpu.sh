@@ -27,6 +27,7 @@ lava_golden=".deps/golden_lava"; [[ -d "$lava_golden" ]] || lava_golden="tests/d
 step "snn-golden $lava_golden --backend cuda (Loihi)"; run "$bin/tools/snn-golden" "$lava_golden" --backend cuda 2>&1 | tee "$out/golden_lava_cuda.txt" | tail -5
 step "compute-sanitizer memcheck (golden subset, determinism, graph)"
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/sj --backend cuda 2>&1 | tail -3 | tee "$out/memcheck.txt"
+run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/lava --backend cuda 2>&1 | tail -3 | tee -a "$out/memcheck.txt"
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*,*workspace*" 2>&1 | tail -3 | tee -a "$out/memcheck.txt"
 step "compute-sanitizer racecheck"
 run compute-sanitizer --tool racecheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*" 2>&1 | tail -3 | tee "$out/racecheck.txt"
