@@ -378,32 +378,43 @@ SNN_HOST_DEVICE void cuba_forward_neuron(const cuba_constants& k, const cuba_for
     }
 }
 
-/// Backward of neuron n, float32 like slayer's torch code (within float32 rounding of it: the
-/// surrogate's exp and the order of slayer's float ops are not reproduced bit for bit).
+/// Constants of the backward recurrence, from the cuba_constants.
+struct cuba_backward_constants {
+    float theta, inv_tau, binary_peak, scale_rho;
+    bool graded;
+};
+
+SNN_HOST_DEVICE cuba_backward_constants backward_constants_of(const cuba_constants& k) {
+    return {k.spike_threshold, 1.0f / k.tau_rho, k.scale_rho / (2.0f * k.tau_rho), k.scale_rho, k.graded_spike};
+}
+
+/// One reverse-time step of one neuron, float32 like slayer's torch code (within float32
+/// rounding of it: the surrogate's exp and slayer's op order are not reproduced bit for bit).
+/// g_v, g_i: running gradients of the voltage and current leaky integrators' inputs; returns
+/// dL/dx at this step.
+SNN_HOST_DEVICE float cuba_backward_step(const cuba_backward_constants& c, float i_keep, float v_keep, float voltage, float grad_spike,
+                                         float grad_voltage, float grad_current, float& g_v, float& g_i) {
+    const float d = voltage - c.theta;
+    const float surrogate = c.graded ? c.scale_rho * std::exp((d < 0.0f ? d : 0.0f) * c.inv_tau)
+                                     : c.binary_peak * std::exp(-std::fabs(d) * c.inv_tau);
+    g_v = v_keep * g_v + (grad_spike * surrogate + grad_voltage);
+    g_i = i_keep * g_i + (g_v + grad_current);
+    return g_i;
+}
+
+/// Backward of neuron n (CUDA runs it per thread; the CPU kernel below blocks neurons).
 SNN_HOST_DEVICE void cuba_backward_neuron(const cuba_constants& k, const cuba_backward_args& a, std::int64_t n) {
     const std::int64_t c = n % a.channels;
     const float i_keep = 1.0f - static_cast<float>(a.i_decay ? a.i_decay[c] : k.i_decay) / 4096.0f;
     const float v_keep = 1.0f - static_cast<float>(a.v_decay ? a.v_decay[c] : k.v_decay) / 4096.0f;
-    const float theta = k.spike_threshold;
-    const float inv_tau = 1.0f / k.tau_rho;
-    const float binary_peak = k.scale_rho / (2.0f * k.tau_rho);
-    const std::int64_t N = a.neurons;
-    float g_v = 0.0f, g_i = 0.0f;  // running gradients of the two leaky integrators' inputs
-    float grad_iD = 0.0f, grad_vD = 0.0f;
+    const cuba_backward_constants bc = backward_constants_of(k);
     const float decay_sign_scale = a.decay_rule == decay_gradient::lava_dl ? 1.0f : -1.0f / 4096.0f;
+    const std::int64_t N = a.neurons;
+    float g_v = 0.0f, g_i = 0.0f, grad_iD = 0.0f, grad_vD = 0.0f;
     for (std::int64_t t = a.steps - 1; t >= 0; --t) {
         const std::int64_t idx = t * N + n;
-        const float V = a.voltage[idx];
-        const float d = V - theta;
-        const float surrogate = k.graded_spike ? k.scale_rho * std::exp((d < 0.0f ? d : 0.0f) * inv_tau)
-                                               : binary_peak * std::exp(-std::fabs(d) * inv_tau);
-        float g_out_v = a.grad_spike[idx] * surrogate;
-        if (a.grad_voltage) g_out_v += a.grad_voltage[idx];
-        g_v = v_keep * g_v + g_out_v;
-        float g_out_i = g_v;
-        if (a.grad_current) g_out_i += a.grad_current[idx];
-        g_i = i_keep * g_i + g_out_i;
-        a.grad_x[idx] = g_i;
+        a.grad_x[idx] = cuba_backward_step(bc, i_keep, v_keep, a.voltage[idx], a.grad_spike[idx], a.grad_voltage ? a.grad_voltage[idx] : 0.0f,
+                                           a.grad_current ? a.grad_current[idx] : 0.0f, g_v, g_i);
         if (t >= 1) {
             if (a.grad_v_decay) grad_vD += g_v * a.voltage[idx - N];
             if (a.grad_i_decay) grad_iD += g_i * a.current[idx - N];
@@ -455,17 +466,15 @@ void cuba_forward_scalar(const cuba_constants& k, const cuba_forward_args& a) {
     }
 }
 
-/// CPU backward, blocked like the forward; per neuron the same arithmetic as
-/// cuba_backward_neuron (which CUDA runs), in the same order.
+/// CPU backward, blocked like the forward, through the same cuba_backward_step as CUDA's
+/// cuba_backward_neuron.
 inline void cuba_backward(const cuba_constants& k, const cuba_backward_args& a) {
     check_cuba_backward(k, a);
     detail::check_decay_values(a.i_decay, a.channels, "i_decay");
     detail::check_decay_values(a.v_decay, a.channels, "v_decay");
     if (a.steps == 0) return;
     const std::int64_t N = a.neurons;
-    const float theta = k.spike_threshold;
-    const float inv_tau = 1.0f / k.tau_rho;
-    const float binary_peak = k.scale_rho / (2.0f * k.tau_rho);
+    const cuba_backward_constants bc = backward_constants_of(k);
     const float decay_sign_scale = a.decay_rule == decay_gradient::lava_dl ? 1.0f : -1.0f / 4096.0f;
     float i_keep[cpu_block], v_keep[cpu_block], g_v[cpu_block], g_i[cpu_block], grad_iD[cpu_block], grad_vD[cpu_block];
     for (std::int64_t n0 = 0; n0 < N; n0 += cpu_block) {
@@ -480,16 +489,9 @@ inline void cuba_backward(const cuba_constants& k, const cuba_backward_args& a) 
             const std::int64_t row = t * N + n0;
             for (std::int64_t i = 0; i < nb; ++i) {
                 const std::int64_t idx = row + i;
-                const float d = a.voltage[idx] - theta;
-                const float surrogate = k.graded_spike ? k.scale_rho * std::exp((d < 0.0f ? d : 0.0f) * inv_tau)
-                                                       : binary_peak * std::exp(-std::fabs(d) * inv_tau);
-                float g_out_v = a.grad_spike[idx] * surrogate;
-                if (a.grad_voltage) g_out_v += a.grad_voltage[idx];
-                g_v[i] = v_keep[i] * g_v[i] + g_out_v;
-                float g_out_i = g_v[i];
-                if (a.grad_current) g_out_i += a.grad_current[idx];
-                g_i[i] = i_keep[i] * g_i[i] + g_out_i;
-                a.grad_x[idx] = g_i[i];
+                a.grad_x[idx] = cuba_backward_step(bc, i_keep[i], v_keep[i], a.voltage[idx], a.grad_spike[idx],
+                                                   a.grad_voltage ? a.grad_voltage[idx] : 0.0f, a.grad_current ? a.grad_current[idx] : 0.0f,
+                                                   g_v[i], g_i[i]);
                 if (t >= 1) {
                     if (a.grad_v_decay) grad_vD[i] += g_v[i] * a.voltage[idx - N];
                     if (a.grad_i_decay) grad_iD[i] += g_i[i] * a.current[idx - N];
