@@ -7,8 +7,8 @@
 // Prints one line per failing case, then "N passed, M failed, K skipped". Exit status: 0 all
 // compared cases passed, 1 some failed, 2 usage or manifest error.
 //
-// Each kind of case has a runner (see `runners()`); a case whose kind has none is skipped, so
-// the lava/ and lynxi/ sets run (all skipped) until their kernels exist.
+// Each kind of case has a runner (see `runners()`; the lava/ kinds are in golden_lava.cpp); a
+// case whose kind has none is skipped. A case without a `compare` table is compared exactly.
 
 #include <cmath>
 #include <cstdint>
