@@ -12,7 +12,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$REPO"
 
 JOBS="$(nproc 2>/dev/null || echo 2)"
-PACKAGES=(build-essential cmake libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev
+PACKAGES=(build-essential cmake libeigen3-dev libxsimd-dev doctest-dev libbenchmark-dev libhdf5-dev
           nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3)
 # Only for `./setup.sh torch` (bench/torch): Debian's CPU PyTorch and matplotlib for its plots.
 TORCH_PACKAGES=(python3-torch python3-matplotlib)
@@ -137,6 +137,15 @@ golden_check() {
         for backend in scalar simd; do
             section "golden vectors: ${lynxi} --backend ${backend}"
             "$tool" "$lynxi" --backend "$backend"
+        done
+    fi
+    # The Lava / Loihi set beside the SpikingJelly one.
+    local lava_dir
+    lava_dir="$(dirname "$REPO")/shared/golden/lava"
+    if [[ -d "$lava_dir" ]]; then
+        for backend in scalar simd; do
+            section "golden vectors: ${lava_dir} --backend ${backend}"
+            "$tool" "$lava_dir" --backend "$backend"
         done
     fi
     # Every compiled instruction set, not only the best one, and the sanitizer build too.

@@ -22,7 +22,7 @@ run() { "$@" || { echo "*** FAILED: $*"; status=1; }; }
 step "device"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
 step "configure + build"
 run cmake --preset cuda > "$out/configure.txt" 2>&1 || tail -30 "$out/configure.txt"
-run cmake --build --preset cuda -j"$(nproc)" --target snn_cuda_tests snn_lynxi_cuda_tests snn-golden snn-bench-cuda snn-bench-lynxi > "$out/build.txt" 2>&1 || tail -40 "$out/build.txt"
+run cmake --build --preset cuda -j"$(nproc)" --target snn_cuda_tests snn_lynxi_cuda_tests snn-golden snn-bench-cuda snn-bench-lynxi snn-bench-lava-cuda > "$out/build.txt" 2>&1 || tail -40 "$out/build.txt"
 bin=build/cuda
 step "CUDA tests"; run "$bin/cuda/snn_cuda_tests" 2>&1 | tee "$out/cuda_tests.txt" | tail -15
 step "CUDA tests: 2^31 elements"; SNN_CUDA_BIG=1 run "$bin/cuda/snn_cuda_tests" -tc="*2^31*" 2>&1 | tail -4
@@ -33,7 +33,10 @@ run "$bin/cuda/snn_lynxi_cuda_tests" 2>&1 | tee "$out/lynxi_cuda_tests.txt" | ta
 run "$bin/tools/snn-golden" "$lynxi" --backend cuda 2>&1 | tee "$out/golden_lynxi_cuda.txt" | tail -5
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/lynxi --backend cuda 2>&1 | tail -3 | tee "$out/memcheck_lynxi.txt"
 run "$bin/bench/snn-bench-lynxi" 2>&1 | tee "$out/bench_lynxi.txt"
-step "compute-sanitizer memcheck (golden subset, determinism, graph)"
+lava_golden=".deps/golden_lava"; [[ -d "$lava_golden" ]] || lava_golden="tests/data/golden/lava"
+step "snn-golden $lava_golden --backend cuda (Loihi)"; run "$bin/tools/snn-golden" "$lava_golden" --backend cuda 2>&1 | tee "$out/golden_lava_cuda.txt" | tail -5
+step "compute-sanitizer memcheck (golden subsets, determinism, graph)"
+run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/lava --backend cuda 2>&1 | tail -3 | tee "$out/memcheck_lava.txt"
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/tools/snn-golden" tests/data/golden/sj --backend cuda 2>&1 | tail -3 | tee "$out/memcheck.txt"
 run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cuda/snn_cuda_tests" -tc="*same bits*,*graph*,*workspace*,*spikes as dtype*,*bfloat16*,*recompute*" 2>&1 | tail -3 | tee -a "$out/memcheck.txt"
 step "compute-sanitizer racecheck"
@@ -43,5 +46,6 @@ anchor="${SNN_ANCHOR:-../shared/reference/anchor-bench-sj-lif-h200.csv}"
 anchor_args=()
 [[ -f "$anchor" ]] && anchor_args=(--anchor "$anchor")
 step "benchmark"; run "$bin/cuda/snn-bench-cuda" --tuning "${anchor_args[@]}" --csv "$out/bench_cuda.csv" 2>&1 | tee "$out/bench_cuda.txt"
+step "benchmark: Loihi integer CUBA vs float32 LIF"; run "$bin/cuda/snn-bench-lava-cuda" --csv "$out/bench_lava_cuda.csv" 2>&1 | tee "$out/bench_lava_cuda.txt"
 echo; echo "=== run_on_gpu.sh: $([[ $status -eq 0 ]] && echo OK || echo FAILED)"
 exit $status

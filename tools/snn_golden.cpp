@@ -7,8 +7,9 @@
 // Prints one line per failing case, then "N passed, M failed, K skipped". Exit status: 0 all
 // compared cases passed, 1 some failed, 2 usage or manifest error.
 //
-// Each kind of case has a runner (see `runners()`); a case whose kind has none is skipped, so
-// the lava/ set runs (all skipped) until its kernels exist.
+// Each kind of case has a runner (see `runners()`; the lava/ kinds are in golden_lava.cpp, the
+// lynxi/ kinds in golden_lynxi.cpp); a case whose kind has none is skipped. A case without a
+// `compare` table (the lava/ and lynxi/ sets) is compared exactly, any NaN equal to any NaN.
 
 #include <cmath>
 #include <cstdint>
@@ -28,6 +29,7 @@
 
 #include "golden_compare.hpp"
 #include "golden_lynxi.hpp"
+#include "golden_lava.hpp"
 #include "snn/core/binary16.hpp"
 #include "snn/core/error.hpp"
 #include "snn/cpu/dispatch.hpp"
@@ -352,6 +354,7 @@ npy_array from_kernel_buffer(const kernel_buffer& b, dtype type, const shape_t& 
 /// What a runner sees: the set's directory and the kernels of the chosen backend.
 struct run_context {
     fs::path dir;
+    backend_kind backend = backend_kind::scalar;
     const snn::cpu::kernel_table* table = nullptr;
     snn::cpu::execution exec{};
 };
@@ -542,6 +545,13 @@ case_outputs run_sj_neuron(const json& c, const run_context& ctx) {
 // ----- Lynxi float16 (lynxi/), see golden_lynxi.cpp ------------------------------------------
 
 case_outputs run_lynxi(const json& c, const run_context& ctx) { return snn_golden::lynxi::run_case(c, ctx.dir, ctx.table->isa); }
+// ----- Lava / Loihi (lava/): tools/golden_lava.cpp ------------------------------------------
+
+case_outputs run_lava_case(const json& c, const run_context& ctx) {
+    using snn_golden_lava::backend;
+    const backend b = ctx.backend == backend_kind::cuda ? backend::cuda : ctx.backend == backend_kind::simd ? backend::simd : backend::scalar;
+    return snn_golden_lava::run_case(c, ctx.dir, b);
+}
 
 // ----- registry ------------------------------------------------------------------------------
 
@@ -565,6 +575,8 @@ const std::map<std::string, case_runner>& runners() {
         {"bidl_tempadd", &run_lynxi},
         {"torch_mean_T", &run_lynxi},
         {"bidl_sum_div_T", &run_lynxi},
+        {"slayer_cuba", &run_lava_case}, {"lava_lif_bitacc", &run_lava_case}, {"lava_dense_lif", &run_lava_case},
+        {"netx_chain", &run_lava_case}, {"sj_cuba", &run_lava_case},
     };
     return table;
 }
@@ -683,10 +695,9 @@ std::vector<bool> spike_agreement(const case_outputs& got, const std::map<std::s
 /// Checks every output the manifest lists against the computed one, under its rule.
 void compare_outputs(const json& c, const fs::path& dir, const case_outputs& got, case_outcome& outcome) {
     const json& outputs = field(c, "outputs", "case");
-    // A case without `compare` (the lynxi/ set: deterministic binary16 references) is bit-exact
-    // in every output, any NaN equal to any NaN: the "exact" rule.
-    static const json all_exact = json::object();
-    const json& compare = c.contains("compare") ? field(c, "compare", "case") : all_exact;
+    // No `compare` table (the lava/ set): every output is deterministic and compared exactly.
+    static const json exact_rule = "exact";
+    const json* compare = c.contains("compare") ? &c.at("compare") : nullptr;
     std::map<std::string, npy_array> expected;
     for (const auto& item : outputs.items())
         expected.emplace(item.key(), read_case_array(dir, string_field(outputs, item.key(), "outputs"), "outputs." + item.key()));
@@ -694,8 +705,7 @@ void compare_outputs(const json& c, const fs::path& dir, const case_outputs& got
     std::vector<bool> neuron_agrees;
     bool have_agreement = false;
     for (const auto& [name, exp] : expected) {
-        static const json exact_rule = "exact";
-        const json& rule_json = c.contains("compare") ? field(compare, name, "compare") : exact_rule;
+        const json& rule_json = compare ? field(*compare, name, "compare") : exact_rule;
         const snn_golden::compare_rule rule = parse_rule(rule_json, name);
         if (rule.kind == snn_golden::rule_kind::skip) {
             outcome.details.push_back(name + " skipped (" + rule.skip_reason + ")");
@@ -809,6 +819,7 @@ int run(const options& opt) {
     const json manifest = load_manifest(opt.dir);
     run_context ctx;
     ctx.dir = opt.dir;
+    ctx.backend = opt.backend;
     ctx.table = &select_kernels(opt);
     if (opt.verbose)
         std::cout << "snn-golden: " << opt.dir.string() << ": kernels '" << ctx.table->isa << "' (CPU runs: "

@@ -8,8 +8,9 @@
 ///   cpu/      fused multi-step kernels (scalar reference and xsimd SIMD, threaded), run-time
 ///             instruction-set dispatch tables
 ///   layout/   [T,N,*] <-> [N,*,T] <-> [T*N,*] <-> [N,T,*] adapters
-///   io/       .npy read/write
+///   io/       .npy read/write (io/netx.hpp, NetX hdf5, is separate: it needs HDF5)
 ///   emu/lynxi/ Lynxi float16 emulation (BIDL Lif/LIFPlus, SpikingJelly lynxi_exchange, aggregation)
+///   emu/lava/ Loihi numerics: lava-dl CUBA, Lava bit-accurate LIF, Dense/Conv, NetX weights
 
 #include "snn/config.hpp"
 #include "snn/core/binary16.hpp"
@@ -17,6 +18,13 @@
 #include "snn/cpu/dispatch.hpp"
 #include "snn/cpu/multistep.hpp"
 #include "snn/emu/lynxi/cpu.hpp"
+#include "snn/emu/lava/cuba.hpp"
+#include "snn/emu/lava/cuba_simd.hpp"
+#include "snn/emu/lava/loihi_lif.hpp"
+#include "snn/emu/lava/loihi_lif_simd.hpp"
+#include "snn/emu/lava/network.hpp"
+#include "snn/emu/lava/quantize.hpp"
+#include "snn/emu/lava/synapse.hpp"
 #include "snn/io/npy.hpp"
 #include "snn/layout/layout.hpp"
 #include "snn/neuron/neuron.hpp"
