@@ -151,6 +151,9 @@ __global__ void __launch_bounds__(Threads) forward(const typename Config::consta
     static_assert(CheckpointInterval % Prefetch == 0, "checkpoint_interval must be a multiple of forward_prefetch_steps (0: no recompute mode)");
     int chunk_in_segment = 0;
     std::int64_t checkpoint_row = 0;
+    S spike_one, spike_zero;
+    vec_ops<C>::store(&spike_one, C(1));
+    vec_ops<C>::store(&spike_zero, C(0));
 
     for (std::int64_t t0 = 0; t0 < T; t0 += Prefetch) {
         if constexpr (Training && CheckpointInterval > 0) {
@@ -184,7 +187,9 @@ __global__ void __launch_bounds__(Threads) forward(const typename Config::consta
             for (int j = 0; j < W; ++j) {
                 C h;
                 const C s = step::forward(vec_ops<C>::load(&x[u].lane[j]), v[j], h, k);
-                vec_ops<C>::store(&spike.lane[j], s);
+                // A spike is exactly 0 or 1: pick the stored constant instead of converting
+                // (saves a float->half conversion per neuron and step in half storage).
+                spike.lane[j] = s != C(0) ? spike_one : spike_zero;
                 vec_ops<C>::store(&v_out.lane[j], v[j]);
                 vec_ops<C>::store(&h_out.lane[j], h);
                 fired |= static_cast<std::uint32_t>(s != C(0)) << j;
