@@ -56,7 +56,7 @@ cuba_out run_forward(bool gpu, lava::cuba_rule_id rule, const lava::cuba_constan
 TEST_CASE("Loihi CUBA on CUDA equals the CPU scalar kernel bit for bit") {
     std::mt19937 rng(21);
     std::normal_distribution<float> gauss(0.0f, 0.8f);
-    const std::int64_t N = 3001, T = 24;
+    const std::int64_t N = 3003, T = 24;  // 429 neurons in each of the 7 channels
     std::vector<float> x(static_cast<std::size_t>(N * T));
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = gauss(rng) * (i % 211 == 3 ? 20000.0f : 1.0f);
     const std::vector<std::int32_t> i_decay{0, 1, 410, 2048, 4095, 4096, 1024};
