@@ -22,17 +22,14 @@
 
 #include <cuda_runtime.h>
 
+#include "bench_timing.cuh"
+
 #include <snn/cuda/multistep.cuh>
 #include <snn/cuda/staged_table.hpp>
 
 namespace {
 
-void check(cudaError_t e, const char* what) {
-    if (e != cudaSuccess) {
-        std::fprintf(stderr, "snn-bench-cuda: %s: %s\n", what, cudaGetErrorString(e));
-        std::exit(1);
-    }
-}
+void check(cudaError_t e, const char* what) { snn_bench::check_cuda("snn-bench-cuda", e, what); }
 
 /// Random values in [lo, lo + span) as float32 (never zeros: METHOD.md).
 __global__ void fill(float* p, std::int64_t n, float lo, float span, std::uint32_t seed) {
@@ -54,25 +51,7 @@ __global__ void narrow(const float* in, T* out, std::int64_t n) {
 
 template <class F>
 float median_ms(int reps, F&& launch) {
-    cudaEvent_t start, stop;
-    check(cudaEventCreate(&start), "event");
-    check(cudaEventCreate(&stop), "event");
-    launch();  // warm-up
-    check(cudaDeviceSynchronize(), "warm-up");
-    std::vector<float> times;
-    for (int r = 0; r < reps; ++r) {
-        check(cudaEventRecord(start), "record");
-        launch();
-        check(cudaEventRecord(stop), "record");
-        check(cudaEventSynchronize(stop), "sync");
-        float ms = 0;
-        check(cudaEventElapsedTime(&ms, start, stop), "elapsed");
-        times.push_back(ms);
-    }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
+    return snn_bench::median_ms("snn-bench-cuda", reps, launch);
 }
 
 struct row {

@@ -15,17 +15,14 @@
 
 #include <cuda_runtime.h>
 
+#include "bench_timing.cuh"
+
 #include <snn/cuda/lava_cuba.cuh>
 #include <snn/cuda/multistep.cuh>
 
 namespace {
 
-void check(cudaError_t e, const char* what) {
-    if (e != cudaSuccess) {
-        std::fprintf(stderr, "snn-bench-lava-cuda: %s: %s\n", what, cudaGetErrorString(e));
-        std::exit(1);
-    }
-}
+void check(cudaError_t e, const char* what) { snn_bench::check_cuda("snn-bench-lava-cuda", e, what); }
 
 __global__ void fill_grid(float* p, std::int64_t n, std::uint32_t seed) {
     for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
@@ -39,25 +36,7 @@ __global__ void fill_grid(float* p, std::int64_t n, std::uint32_t seed) {
 
 template <class F>
 float median_ms(int reps, F&& launch) {
-    cudaEvent_t start, stop;
-    check(cudaEventCreate(&start), "event");
-    check(cudaEventCreate(&stop), "event");
-    launch();
-    check(cudaDeviceSynchronize(), "warm-up");
-    std::vector<float> times;
-    for (int r = 0; r < reps; ++r) {
-        check(cudaEventRecord(start), "record");
-        launch();
-        check(cudaEventRecord(stop), "record");
-        check(cudaEventSynchronize(stop), "sync");
-        float ms = 0;
-        check(cudaEventElapsedTime(&ms, start, stop), "elapsed");
-        times.push_back(ms);
-    }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
+    return snn_bench::median_ms("snn-bench-lava-cuda", reps, launch);
 }
 
 }  // namespace

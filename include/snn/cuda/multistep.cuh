@@ -109,6 +109,39 @@ constexpr int lanes_per_thread() {
     return w;
 }
 
+/// W values of an [N] state buffer (from p) in the compute type.
+template <class C, class St, int W>
+__device__ SNN_ALWAYS_INLINE void load_lanes(const St* p, C (&lanes)[W]) {
+    const auto values = packet<St, W>::load(p);
+#pragma unroll
+    for (int j = 0; j < W; ++j) lanes[j] = vec_ops<C>::load(&values.lane[j]);
+}
+
+/// W compute-type values stored to an [N] state buffer (at p).
+template <class C, class St, int W>
+__device__ SNN_ALWAYS_INLINE void store_lanes(St* p, const C (&lanes)[W]) {
+    packet<St, W> values;
+#pragma unroll
+    for (int j = 0; j < W; ++j) vec_ops<C>::store(&values.lane[j], lanes[j]);
+    values.store(p);
+}
+
+/// PLIF: the block's sum of the threads' dL/dk terms, by a fixed-shape tree (CUB), written to
+/// block_grad_k[blockIdx.x]; reduce_grad_w then adds the blocks in a fixed order. The same bits
+/// on every run, unlike atomicAdd. Nothing for the other charges.
+template <class Config, int Threads>
+__device__ SNN_ALWAYS_INLINE void write_block_grad_k(double grad_k, double* block_grad_k) {
+    if constexpr (Config::charge_policy::is_parametric) {
+        using reduce = cub::BlockReduce<double, Threads>;
+        __shared__ typename reduce::TempStorage scratch;
+        const double block_sum = reduce(scratch).Sum(grad_k);
+        if (threadIdx.x == 0) block_grad_k[blockIdx.x] = block_sum;
+    } else {
+        (void)grad_k;
+        (void)block_grad_k;
+    }
+}
+
 }  // namespace detail
 
 namespace kernel {
@@ -134,9 +167,7 @@ __global__ void __launch_bounds__(Threads) forward(const typename Config::consta
 
     C v[W];  // [W] membrane
     if (active && a.v_init) {
-        const auto v0 = detail::packet<St, W>::load(a.v_init + n0);
-#pragma unroll
-        for (int j = 0; j < W; ++j) v[j] = vec_ops<C>::load(&v0.lane[j]);
+        detail::load_lanes(a.v_init + n0, v);
     } else {
 #pragma unroll
         for (int j = 0; j < W; ++j) v[j] = time_step<Config>::initial_membrane(k);
@@ -157,12 +188,7 @@ __global__ void __launch_bounds__(Threads) forward(const typename Config::consta
 
     for (std::int64_t t0 = 0; t0 < T; t0 += Prefetch) {
         if constexpr (Training && CheckpointInterval > 0) {
-            if (v_checkpoints && chunk_in_segment == 0 && active) {
-                detail::packet<St, W> c;
-#pragma unroll
-                for (int j = 0; j < W; ++j) vec_ops<C>::store(&c.lane[j], v[j]);
-                c.store(v_checkpoints + checkpoint_row * N + n0);
-            }
+            if (v_checkpoints && chunk_in_segment == 0 && active) detail::store_lanes(v_checkpoints + checkpoint_row * N + n0, v);
             if (chunk_in_segment == 0) ++checkpoint_row;
             if (++chunk_in_segment == CheckpointInterval / Prefetch) chunk_in_segment = 0;
         }
@@ -215,12 +241,7 @@ __global__ void __launch_bounds__(Threads) forward(const typename Config::consta
             }
         }
     }
-    if (active && a.v_last) {
-        detail::packet<St, W> last;
-#pragma unroll
-        for (int j = 0; j < W; ++j) vec_ops<C>::store(&last.lane[j], v[j]);
-        last.store(a.v_last + n0);
-    }
+    if (active && a.v_last) detail::store_lanes(a.v_last + n0, v);
 }
 
 /// Backward through all T steps (last to first) for W neurons per thread; PLIF's dL/dk terms
@@ -230,7 +251,6 @@ __global__ void __launch_bounds__(Threads) backward(const typename Config::const
                                                     double* block_grad_k) {
     using C = typename Config::compute_type;
     using S = typename Config::storage_type;
-    using St = typename Config::state_type;
     using Sv = typename Config::saved_type;
     using Charge = typename Config::charge_policy;
     using ts = time_step<Config>;
@@ -245,11 +265,7 @@ __global__ void __launch_bounds__(Threads) backward(const typename Config::const
         C grad_v_last[W];  // [W] dL/dv_last
 #pragma unroll
         for (int j = 0; j < W; ++j) grad_h_next[j] = grad_v_last[j] = C(0);
-        if (a.grad_v_last) {
-            const auto g = detail::packet<St, W>::load(a.grad_v_last + n0);
-#pragma unroll
-            for (int j = 0; j < W; ++j) grad_v_last[j] = vec_ops<C>::load(&g.lane[j]);
-        }
+        if (a.grad_v_last) detail::load_lanes(a.grad_v_last + n0, grad_v_last);
         const Sv* __restrict__ h_seq = a.h_seq;             // [T, N]
         const S* __restrict__ grad_spike = a.grad_spike;    // [T, N]
         const S* __restrict__ grad_v_seq = a.grad_v_seq;    // [T, N] or null
@@ -283,9 +299,7 @@ __global__ void __launch_bounds__(Threads) backward(const typename Config::const
 #pragma unroll
                         for (int j = 0; j < W; ++j) v_prev[u][j] = vec_ops<C>::load(&p.lane[j]);
                     } else if (a.v_init) {
-                        const auto p = detail::packet<St, W>::load(a.v_init + n0);
-#pragma unroll
-                        for (int j = 0; j < W; ++j) v_prev[u][j] = vec_ops<C>::load(&p.lane[j]);
+                        detail::load_lanes(a.v_init + n0, v_prev[u]);
                     } else {
 #pragma unroll
                         for (int j = 0; j < W; ++j) v_prev[u][j] = ts::initial_membrane(k);
@@ -318,22 +332,13 @@ __global__ void __launch_bounds__(Threads) backward(const typename Config::const
             }
         }
         if (a.grad_v_init) {
-            detail::packet<St, W> g;
+            C grad_v_init[W];  // [W]
 #pragma unroll
-            for (int j = 0; j < W; ++j) vec_ops<C>::store(&g.lane[j], step::grad_v_from_next(grad_h_next[j], k));
-            g.store(a.grad_v_init + n0);
+            for (int j = 0; j < W; ++j) grad_v_init[j] = step::grad_v_from_next(grad_h_next[j], k);
+            detail::store_lanes(a.grad_v_init + n0, grad_v_init);
         }
     }
-    if constexpr (Charge::is_parametric) {
-        // Fixed-shape tree per block, then a fixed-order pass over blocks (reduce_grad_w):
-        // the same bits on every run, unlike atomicAdd.
-        using reduce = cub::BlockReduce<double, Threads>;
-        __shared__ typename reduce::TempStorage scratch;
-        const double block_sum = reduce(scratch).Sum(grad_k);
-        if (threadIdx.x == 0) block_grad_k[blockIdx.x] = block_sum;
-    } else {
-        (void)block_grad_k;
-    }
+    detail::write_block_grad_k<Config, Threads>(grad_k, block_grad_k);
 }
 
 /// Backward in recompute mode: for each K-step segment, last to first, re-run the forward from
@@ -356,11 +361,7 @@ __global__ void __launch_bounds__(Threads) backward_recompute(const typename Con
         C grad_h_next[W], grad_v_last[W];  // [W]
 #pragma unroll
         for (int j = 0; j < W; ++j) grad_h_next[j] = grad_v_last[j] = C(0);
-        if (a.grad_v_last) {
-            const auto g = detail::packet<St, W>::load(a.grad_v_last + n0);
-#pragma unroll
-            for (int j = 0; j < W; ++j) grad_v_last[j] = vec_ops<C>::load(&g.lane[j]);
-        }
+        if (a.grad_v_last) detail::load_lanes(a.grad_v_last + n0, grad_v_last);
         const S* __restrict__ x_seq = a.x;                // [T, N]
         const S* __restrict__ grad_spike = a.grad_spike;  // [T, N]
         const S* __restrict__ grad_v_seq = a.grad_v_seq;  // [T, N] or null
@@ -386,10 +387,8 @@ __global__ void __launch_bounds__(Threads) backward_recompute(const typename Con
             }
             C h[K][W], v_prev[K][W];  // [K, W] pre-spike membrane and membrane before each step
             {
-                const auto c = detail::packet<St, W>::load(checkpoints + seg * N + n0);
-                C v[W];
-#pragma unroll
-                for (int j = 0; j < W; ++j) v[j] = vec_ops<C>::load(&c.lane[j]);
+                C v[W];  // [W] membrane before step t0
+                detail::load_lanes(checkpoints + seg * N + n0, v);
 #pragma unroll
                 for (int u = 0; u < K; ++u) {
                     if (u >= len) break;
@@ -424,20 +423,13 @@ __global__ void __launch_bounds__(Threads) backward_recompute(const typename Con
             }
         }
         if (a.grad_v_init) {
-            detail::packet<St, W> g;
+            C grad_v_init[W];  // [W]
 #pragma unroll
-            for (int j = 0; j < W; ++j) vec_ops<C>::store(&g.lane[j], step::grad_v_from_next(grad_h_next[j], k));
-            g.store(a.grad_v_init + n0);
+            for (int j = 0; j < W; ++j) grad_v_init[j] = step::grad_v_from_next(grad_h_next[j], k);
+            detail::store_lanes(a.grad_v_init + n0, grad_v_init);
         }
     }
-    if constexpr (Charge::is_parametric) {
-        using reduce = cub::BlockReduce<double, Threads>;
-        __shared__ typename reduce::TempStorage scratch;
-        const double block_sum = reduce(scratch).Sum(grad_k);
-        if (threadIdx.x == 0) block_grad_k[blockIdx.x] = block_sum;
-    } else {
-        (void)block_grad_k;
-    }
+    detail::write_block_grad_k<Config, Threads>(grad_k, block_grad_k);
 }
 
 /// dL/dw = (sum of the block partials) * k * (1 - k), summed in a fixed order by one block.
