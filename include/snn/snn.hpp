@@ -11,6 +11,8 @@
 ///   io/       .npy read/write (io/netx.hpp, NetX hdf5, is separate: it needs HDF5)
 ///   emu/lynxi/ Lynxi float16 emulation (BIDL Lif/LIFPlus, SpikingJelly lynxi_exchange, aggregation)
 ///   emu/lava/ Loihi numerics: lava-dl CUBA, Lava bit-accurate LIF, Dense/Conv, NetX weights
+///   synapse/  dense, conv2d, pool2d, flatten, batch norm: forward + backward, time-folded
+///             (included when snn is built with Eigen, i.e. SNN_HAS_EIGEN)
 
 #include "snn/config.hpp"
 #include "snn/core/binary16.hpp"
@@ -32,3 +34,7 @@
 #include "snn/neuron/policies.hpp"
 #include "snn/neuron/precision.hpp"
 #include "snn/neuron/surrogate.hpp"
+
+#if defined(SNN_HAS_EIGEN)
+#include "snn/synapse/synapse.hpp"
+#endif
