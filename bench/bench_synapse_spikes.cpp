@@ -8,7 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "snn/synapse/dense.hpp"
+#include "snn/synapse/cpu/dense.hpp"
+#include "snn/synapse/weights.hpp"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "snn/cpu/multistep.hpp"
-#include "snn/synapse/synapse.hpp"
+#include "snn/synapse/cpu.hpp"
 
 using namespace snn;
 

@@ -1,24 +1,19 @@
 #pragma once
 /// \file
-/// Shared pieces of the synapse ops (dense, conv2d, pool2d, batch norm): the Eigen requirement,
-/// extent checks and row-major Eigen maps. Every op is time-folded: a `[T, N, ...]` sequence is
+/// Shared pieces of the synapse ops' arguments (dense, conv2d, pool2d, batch norm): extent and
+/// pointer checks. Every op is time-folded: a `[T, N, ...]` sequence is
 /// passed as `batch = T * N` rows of a contiguous `[T*N, ...]` buffer, so one call covers the
 /// whole time loop (the synapses are stateless, the time dimension only multiplies the batch).
 ///
-/// The argument structs (`dense_forward_args<T>`, ...) are plain pointers plus extents and carry
-/// no backend: the CPU functions live in `snn::cpu`, a CUDA backend takes the same structs with
-/// device pointers.
-
-#if !defined(SNN_HAS_EIGEN)
-#error "snn/synapse/ needs Eigen3: configure snn with SNN_WITH_EIGEN=ON (links Eigen3::Eigen and defines SNN_HAS_EIGEN)"
-#endif
+/// The argument structs (`dense_forward_args<T>`, ... in snn/synapse/*_args.hpp) are plain
+/// pointers plus extents and carry no backend and no dependency: the CPU functions
+/// (snn/synapse/cpu/, `snn::cpu::dense_forward`, ...) need Eigen; a CUDA backend takes the same
+/// structs with device pointers.
 
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <type_traits>
-
-#include <Eigen/Core>
 
 #include "snn/core/error.hpp"
 
@@ -48,13 +43,6 @@ inline std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::int64_t c, 
 }
 
 inline void require_pointer(const void* p, const char* name) { require(p != nullptr, name, "null pointer"); }
-
-template <class T>
-using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using matrix_map = Eigen::Map<row_matrix<T>>;
-template <class T>
-using const_matrix_map = Eigen::Map<const row_matrix<T>>;
 
 }  // namespace detail
 }  // namespace synapse
