@@ -490,6 +490,87 @@ TEST_CASE("folding an inference batch norm into conv2d and dense equals the unfo
 }
 
 // ------------------------------------------------------------------------------------------
+// float32: every op's forward and backward agree with float64 to float rounding
+// ------------------------------------------------------------------------------------------
+
+namespace {
+
+void check_close(const char* what, const std::vector<float>& f, const std::vector<double>& d) {
+    REQUIRE(f.size() == d.size());
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        INFO(what << "[" << i << "] float " << f[i] << " double " << d[i]);
+        CHECK(std::abs(double(f[i]) - d[i]) <= 1e-4 * std::max(1.0, std::abs(d[i])));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("float32 forward and backward of conv2d, pool2d and batch norm agree with float64") {
+    const auto s = mixed_conv_shape();
+    const auto x = random_vector(s.batch * s.in_channels * s.in_height * s.in_width, 81);
+    const auto w = random_vector(s.weight_size(), 82), b = random_vector(s.out_channels, 83);
+    const std::int64_t ysize = s.batch * s.out_channels * s.out_height() * s.out_width();
+    const auto r = random_vector(ysize, 84);
+    auto conv = [&](auto zero) {
+        using T = decltype(zero);
+        const std::vector<T> xt(x.begin(), x.end()), wt(w.begin(), w.end()), bt(b.begin(), b.end()), rt(r.begin(), r.end());
+        std::vector<T> y(ysize), gx(x.size()), gw(w.size()), gb(b.size());
+        synapse::conv2d_forward_args<T> a;
+        a.shape = s, a.x = xt.data(), a.weight = wt.data(), a.bias = bt.data(), a.y = y.data();
+        cpu::conv2d_forward(a);
+        synapse::conv2d_backward_args<T> g;
+        g.shape = s, g.grad_y = rt.data(), g.x = xt.data(), g.weight = wt.data(), g.grad_x = gx.data(), g.grad_weight = gw.data(), g.grad_bias = gb.data();
+        cpu::conv2d_backward(g);
+        return std::vector<std::vector<T>>{y, gx, gw, gb};
+    };
+    const auto cf = conv(0.0f);
+    const auto cd = conv(0.0);
+    for (std::size_t k = 0; k < cf.size(); ++k) check_close("conv2d", cf[k], cd[k]);
+
+    synapse::pool2d_shape ps;
+    ps.batch = 2, ps.channels = 3, ps.in_height = 5, ps.in_width = 6, ps.kernel_h = ps.kernel_w = 3, ps.stride_h = ps.stride_w = 2, ps.pad_h = ps.pad_w = 1;
+    const auto px = random_vector(ps.batch * ps.channels * ps.in_height * ps.in_width, 85);
+    const auto pr = random_vector(ps.batch * ps.channels * ps.out_height() * ps.out_width(), 86);
+    for (auto kind : {synapse::pool_kind::max, synapse::pool_kind::avg, synapse::pool_kind::sum}) {
+        auto pool = [&](auto zero) {
+            using T = decltype(zero);
+            const std::vector<T> xt(px.begin(), px.end()), rt(pr.begin(), pr.end());
+            std::vector<std::int64_t> idx;
+            const auto y = run_pool<T>(ps, kind, xt, true, kind == synapse::pool_kind::max ? &idx : nullptr);
+            std::vector<T> gx(xt.size());
+            synapse::pool2d_backward_args<T> g;
+            g.shape = ps, g.kind = kind, g.grad_y = rt.data(), g.grad_x = gx.data(), g.indices = kind == synapse::pool_kind::max ? idx.data() : nullptr;
+            cpu::pool2d_backward(g);
+            return std::vector<std::vector<T>>{y, gx};
+        };
+        const auto pf = pool(0.0f);
+        const auto pd = pool(0.0);
+        for (std::size_t k = 0; k < pf.size(); ++k) check_close("pool2d", pf[k], pd[k]);
+    }
+
+    const std::int64_t B = 4, C = 3, S = 5;
+    const auto bx = random_vector(B * C * S, 87, -2, 2), gamma = random_vector(C, 88, 0.5, 1.5), beta = random_vector(C, 89);
+    const auto br = random_vector(B * C * S, 90);
+    auto bn = [&](auto zero) {
+        using T = decltype(zero);
+        const std::vector<T> xt(bx.begin(), bx.end()), gt(gamma.begin(), gamma.end()), bt(beta.begin(), beta.end()), rt(br.begin(), br.end());
+        std::vector<T> y(xt.size()), rm(C, T(0)), rv(C, T(1)), mean(C), invstd(C), gx(xt.size()), gg(C), gb(C);
+        synapse::batch_norm_forward_args<T> a;
+        a.batch = B, a.channels = C, a.spatial = S, a.x = xt.data(), a.gamma = gt.data(), a.beta = bt.data();
+        a.running_mean = rm.data(), a.running_var = rv.data(), a.y = y.data(), a.saved_mean = mean.data(), a.saved_invstd = invstd.data();
+        cpu::batch_norm_forward(a);
+        synapse::batch_norm_backward_args<T> g;
+        g.batch = B, g.channels = C, g.spatial = S, g.grad_y = rt.data(), g.x = xt.data(), g.gamma = gt.data();
+        g.saved_mean = mean.data(), g.saved_invstd = invstd.data(), g.grad_x = gx.data(), g.grad_gamma = gg.data(), g.grad_beta = gb.data();
+        cpu::batch_norm_backward(g);
+        return std::vector<std::vector<T>>{y, rm, rv, gx, gg, gb};
+    };
+    const auto bf = bn(0.0f);
+    const auto bd = bn(0.0);
+    for (std::size_t k = 0; k < bf.size(); ++k) check_close("batch_norm", bf[k], bd[k]);
+}
+
+// ------------------------------------------------------------------------------------------
 // bad input
 // ------------------------------------------------------------------------------------------
 
