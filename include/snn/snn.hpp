@@ -11,6 +11,9 @@
 ///   io/       .npy read/write (io/netx.hpp, NetX hdf5, is separate: it needs HDF5)
 ///   emu/lynxi/ Lynxi float16 emulation (BIDL Lif/LIFPlus, SpikingJelly lynxi_exchange, aggregation)
 ///   emu/lava/ Loihi numerics: lava-dl CUBA, Lava bit-accurate LIF, Dense/Conv, NetX weights
+///   synapse/  dense, conv2d, pool2d, flatten, batch norm: forward + backward, time-folded;
+///             arguments and weight transforms always, the CPU ops when built with Eigen
+///             (SNN_HAS_EIGEN)
 
 #include "snn/config.hpp"
 #include "snn/core/binary16.hpp"
@@ -32,3 +35,13 @@
 #include "snn/neuron/policies.hpp"
 #include "snn/neuron/precision.hpp"
 #include "snn/neuron/surrogate.hpp"
+
+#include "snn/synapse/batch_norm_args.hpp"
+#include "snn/synapse/conv2d_args.hpp"
+#include "snn/synapse/dense_args.hpp"
+#include "snn/synapse/flatten.hpp"
+#include "snn/synapse/pool2d_args.hpp"
+#include "snn/synapse/weights.hpp"
+#if defined(SNN_HAS_EIGEN)
+#include "snn/synapse/cpu.hpp"
+#endif

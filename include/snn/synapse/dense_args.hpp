@@ -1,0 +1,96 @@
+#pragma once
+/// \file
+/// Dense (linear) synapse, torch `nn.Linear` semantics: y = x W^T + b with W `[out, in]`.
+/// Time-folded: `rows` = T * N for a `[T, N, in]` sequence.
+///
+/// Spike input: `dense_spike_forward` takes binary (`uint8` 0/1) or bit-packed spikes
+/// (bit n%32 of word [row, n/32], the layout of `forward_args::spike_bits`) and adds the rows of
+/// the transposed weight `[in, out]` (weights.hpp: transpose_weight) of the active inputs. It pays
+/// off below a spike density of about 0.3-0.5 on the CPU (bench/bench_synapse_spikes.cpp); backward of a spike-input layer is `dense_backward` with the 0/1 spikes as x.
+
+#include <cstdint>
+#include <vector>
+
+#include "snn/synapse/common.hpp"
+
+namespace snn {
+namespace synapse {
+
+template <class T>
+struct dense_forward_args {
+    std::int64_t rows = 0;          ///< M = T * N (time-folded batch)
+    std::int64_t in_features = 0;   ///< K
+    std::int64_t out_features = 0;  ///< O
+    const T* x = nullptr;           ///< [M, K] input
+    const T* weight = nullptr;      ///< [O, K]
+    const T* bias = nullptr;        ///< [O] optional
+    T* y = nullptr;                 ///< [M, O] output
+};
+
+template <class T>
+struct dense_backward_args {
+    std::int64_t rows = 0;
+    std::int64_t in_features = 0;
+    std::int64_t out_features = 0;
+    const T* grad_y = nullptr;   ///< [M, O] dL/dy, required
+    const T* x = nullptr;        ///< [M, K] forward input; required when grad_weight is given
+    const T* weight = nullptr;   ///< [O, K]; required when grad_x is given
+    T* grad_x = nullptr;         ///< [M, K] optional output
+    T* grad_weight = nullptr;    ///< [O, K] optional output
+    T* grad_bias = nullptr;      ///< [O] optional output
+    bool accumulate = false;     ///< add into grad_weight / grad_bias (torch's .grad accumulation) instead of overwriting
+};
+
+/// Spike-input forward: exactly one of `spikes` and `spike_bits` is given.
+template <class T>
+struct dense_spike_forward_args {
+    std::int64_t rows = 0;
+    std::int64_t in_features = 0;
+    std::int64_t out_features = 0;
+    const std::uint8_t* spikes = nullptr;       ///< [M, K] 0 / nonzero
+    const std::uint32_t* spike_bits = nullptr;  ///< [M, ceil(K/32)] bit k%32 of word [m, k/32]; bits past K are ignored
+    const T* weight_t = nullptr;                ///< [K, O] transposed weight (see transpose_weight)
+    const T* bias = nullptr;                    ///< [O] optional
+    T* y = nullptr;                             ///< [M, O]
+};
+
+namespace detail {
+
+inline void check_dense_extents(std::int64_t rows, std::int64_t in, std::int64_t out) {
+    require_positive(rows, "rows");
+    require_positive(in, "in_features");
+    require_positive(out, "out_features");
+    checked_mul(rows, in, "in_features");
+    checked_mul(rows, out, "out_features");
+    checked_mul(in, out, "out_features");
+}
+
+template <class T>
+void check(const dense_forward_args<T>& a) {
+    check_dense_extents(a.rows, a.in_features, a.out_features);
+    require_pointer(a.x, "x");
+    require_pointer(a.weight, "weight");
+    require_pointer(a.y, "y");
+}
+
+template <class T>
+void check(const dense_backward_args<T>& a) {
+    check_dense_extents(a.rows, a.in_features, a.out_features);
+    require_pointer(a.grad_y, "grad_y");
+    require(a.grad_x != nullptr || a.grad_weight != nullptr || a.grad_bias != nullptr, "grad_x",
+            "nothing to compute: give at least one of grad_x, grad_weight, grad_bias");
+    if (a.grad_x != nullptr) require(a.weight != nullptr, "weight", "null pointer (grad_x needs the weight)");
+    if (a.grad_weight != nullptr) require(a.x != nullptr, "x", "null pointer (grad_weight needs the forward input)");
+}
+
+template <class T>
+void check(const dense_spike_forward_args<T>& a) {
+    check_dense_extents(a.rows, a.in_features, a.out_features);
+    require((a.spikes != nullptr) != (a.spike_bits != nullptr), "spikes", "give exactly one of spikes and spike_bits");
+    require_pointer(a.weight_t, "weight_t");
+    require_pointer(a.y, "y");
+}
+
+}  // namespace detail
+}  // namespace synapse
+}  // namespace snn
