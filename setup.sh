@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # snn setup: install what is missing, build, and run.
 #
-#   ./setup.sh demo   install dependencies, build the release preset, run the Fashion-MNIST example
+#   ./setup.sh demo   install dependencies, build the release preset, train the Fashion-MNIST CSNN example
 #   ./setup.sh test   install dependencies, build + test the release and asan presets, then check
 #                     the golden vectors ($SNN_GOLDEN_DIR, or ../shared/golden/sj beside the repo)
 #   ./setup.sh torch  also install Debian's PyTorch, build the snn_torch extension (CPU) and
@@ -173,15 +173,15 @@ case "$1" in
     demo)
         install_dependencies
         build_preset release
-        section "demo: snn-example-fashion-mnist"
-        example="build/release/examples/snn-example-fashion-mnist"
+        section "demo: snn-example-fashion-mnist-csnn (trains a CSNN on Fashion-MNIST, CPU)"
+        example="build/release/examples/snn-example-fashion-mnist-csnn"
         if [[ ! -x "$example" ]]; then
-            echo "${example} was not built (is examples/fashion_mnist_lif.cpp there?)" >&2
+            echo "${example} was not built (is examples/fashion_mnist_csnn.cpp there, and Eigen found?)" >&2
             false
         fi
         mkdir -p build/demo
         "$example" --out build/demo
-        echo "plot: build/demo/fashion_mnist_lif.svg"
+        echo "curves: build/demo/csnn_curves.svg; model: build/demo/csnn_manifest.txt (+ .npy)"
         ;;
     test)
         install_dependencies

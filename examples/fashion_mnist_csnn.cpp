@@ -59,6 +59,7 @@ constexpr int image_side = 28;
 constexpr int image_pixels = image_side * image_side;
 constexpr int class_count = 10;
 constexpr std::int64_t steps = 4;  // T, as in the example
+constexpr double pi = 3.14159265358979323846;
 constexpr const char* manifest_name = "csnn_manifest.txt";
 constexpr const char* manifest_magic = "snn-fashion-mnist-csnn 1";
 
@@ -629,7 +630,7 @@ struct history {
 void write_curves_svg(const std::string& path, const history& h, std::int64_t C, double seconds_per_epoch) {
     std::ofstream svg(path);
     if (!svg) throw usage_error("cannot write '" + path + "' (check --out)");
-    const double panel_w = 420, panel_h = 260, left = 70, top = 70, gap = 90;
+    const double panel_w = 420, panel_h = 260, left = 70, top = 85, gap = 90;
     double max_epoch = 1e-9, max_loss = 1e-9;
     for (const auto& p : h.train) max_epoch = std::max(max_epoch, p.epoch), max_loss = std::max(max_loss, p.loss);
     for (const auto& p : h.test) max_epoch = std::max(max_epoch, p.first);
@@ -723,7 +724,7 @@ int run(const options& opt) {
     double train_seconds = 0.0;
     eval_result test_result{};
     for (int epoch = 0; epoch < opt.epochs; ++epoch) {
-        const double lr = 0.5 * opt.lr * (1.0 + std::cos(M_PI * epoch / opt.epochs));  // CosineAnnealingLR(T_max = epochs), stepped per epoch
+        const double lr = 0.5 * opt.lr * (1.0 + std::cos(pi * epoch / opt.epochs));  // CosineAnnealingLR(T_max = epochs), stepped per epoch
         std::shuffle(order.begin(), order.end(), shuffler);
         const auto epoch_start = clock_type::now();
         double loss_sum = 0.0, segment_loss = 0.0;
