@@ -18,12 +18,14 @@
 //
 //   snn-bench-layer-cuda [--anchor FILE] [--sizes 4096,8192,16384] [--steps 500] [--batch 16]
 //                        [--reps 10] [--grad-input] [--no-tf32] [--csv FILE]
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -202,7 +204,7 @@ long long positive_arg(const char* flag, const char* text) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_benchmark(int argc, char** argv) {
     std::string anchor_path, csv_path;
     std::vector<std::int64_t> sizes{4096, 8192, 16384};
     std::int64_t steps = 500, batch = 16;
@@ -278,4 +280,14 @@ int main(int argc, char** argv) {
         std::fclose(csv);
     }
     return 0;
+}
+
+/// cuBLAS failures and rejected arguments arrive as exceptions: reported, exit 1.
+int main(int argc, char** argv) {
+    try {
+        return run_benchmark(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", program, e.what());
+        return 1;
+    }
 }
