@@ -7,7 +7,8 @@
 /// stream to `stream` (cublasSetStream) and leave it set; the handle's workspace, pointer mode
 /// (host scalars are passed, so it must be CUBLAS_POINTER_MODE_HOST, the default) and math
 /// mode are otherwise the caller's. `gemm_math::tf32` selects CUBLAS_COMPUTE_32F_FAST_TF32 per
-/// call. The bias add and the bias-gradient reduction are own kernels; the bias gradient sums
+/// call; `fp32` is IEEE float32 only while the handle's math mode is CUBLAS_DEFAULT_MATH (a
+/// handle set to CUBLAS_TF32_TENSOR_OP_MATH lets cuBLAS use TF32 for every float32 GEMM). The bias add and the bias-gradient reduction are own kernels; the bias gradient sums
 /// each column in a fixed order (double accumulation), so it is deterministic. cuBLAS's float32
 /// GEMMs are deterministic for a given handle, GPU and shapes (no split-K atomics by default).
 /// Errors: see snn/cuda/synapse/common.cuh.
