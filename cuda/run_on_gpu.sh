@@ -22,7 +22,7 @@ run() { "$@" || { echo "*** FAILED: $*"; status=1; }; }
 step "device"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
 step "configure + build"
 run cmake --preset cuda > "$out/configure.txt" 2>&1 || tail -30 "$out/configure.txt"
-run cmake --build --preset cuda -j"$(nproc)" --target snn_cuda_tests snn_lynxi_cuda_tests snn-golden snn-bench-cuda snn-bench-lynxi snn-bench-lava-cuda > "$out/build.txt" 2>&1 || tail -40 "$out/build.txt"
+run cmake --build --preset cuda -j"$(nproc)" --target snn_cuda_tests snn_lynxi_cuda_tests snn-golden snn-bench-cuda snn-bench-lynxi snn-bench-lava-cuda snn_synapse_cuda_tests snn-bench-layer-cuda > "$out/build.txt" 2>&1 || tail -40 "$out/build.txt"
 bin=build/cuda
 step "CUDA tests"; run "$bin/cuda/snn_cuda_tests" 2>&1 | tee "$out/cuda_tests.txt" | tail -15
 step "CUDA tests: 2^31 elements"; SNN_CUDA_BIG=1 run "$bin/cuda/snn_cuda_tests" -tc="*2^31*" 2>&1 | tail -4
@@ -47,5 +47,6 @@ anchor_args=()
 [[ -f "$anchor" ]] && anchor_args=(--anchor "$anchor")
 step "benchmark"; run "$bin/cuda/snn-bench-cuda" --tuning "${anchor_args[@]}" --csv "$out/bench_cuda.csv" 2>&1 | tee "$out/bench_cuda.txt"
 step "benchmark: Loihi integer CUBA vs float32 LIF"; run "$bin/cuda/snn-bench-lava-cuda" --csv "$out/bench_lava_cuda.csv" 2>&1 | tee "$out/bench_lava_cuda.txt"
+step "synapse ops vs CPU, memcheck, layer benchmark (Linear + LIF)"; run "$bin/cuda/snn_synapse_cuda_tests" 2>&1 | tee "$out/synapse_cuda_tests.txt" | tail -4; run compute-sanitizer --tool memcheck --error-exitcode 9 "$bin/cuda/snn_synapse_cuda_tests" 2>&1 | tail -3 | tee "$out/memcheck_synapse.txt"; layer_anchor=../shared/reference/anchor-bench-sj-on-config-h200.csv; layer_args=(); [[ -f "$layer_anchor" ]] && layer_args=(--anchor "$layer_anchor"); run "$bin/cuda/snn-bench-layer-cuda" "${layer_args[@]}" --csv "$out/bench_layer_cuda.csv" 2>&1 | tee "$out/bench_layer_cuda.txt"
 echo; echo "=== run_on_gpu.sh: $([[ $status -eq 0 ]] && echo OK || echo FAILED)"
 exit $status

@@ -1,0 +1,293 @@
+// snn-bench-layer-cuda: the field's shared layer benchmark (Open Neuromorphic's configuration,
+// reference/peers.md): Linear(n, n, bias=False) + multi-step LIF (tau 2, ATan surrogate, hard
+// reset to 0), batch 16, T = 500, float32, n = 4096 / 8192 / 16384. Forward (GEMM + LIF forward
+// for training) and backward (LIF backward + weight-gradient GEMM; the input needs no gradient,
+// as in that benchmark, unless --grad-input) are timed separately (median of CUDA-event times
+// after a warm-up). Peak memory is the sum of the buffers live in each pass (what
+// torch.cuda.max_memory_allocated counts) and, as a cross-check, the drop in free device memory
+// from before the first allocation to after the warm-up (cuBLAS workspace included).
+//
+// Time folding makes the layer two library calls per pass: the GEMM output [T*16, n] is the
+// LIF's [T, N] input with N = 16 n, with no copy. The LIF runs in recompute mode (membrane
+// checkpoints every K steps instead of the [T, N] pre-spike membrane) to cut peak memory;
+// spikes are written as float32, the dtype the next Linear would read.
+//
+// Rows: "fp32" (IEEE float32 GEMMs, the anchor's setting) and "tf32" (tensor-core TF32 GEMMs,
+// labelled separately: a different numeric result). --anchor FILE prints SpikingJelly's best
+// time and peak memory at the same n (anchor-bench-sj-on-config-h200.csv) beside each row.
+//
+//   snn-bench-layer-cuda [--anchor FILE] [--sizes 4096,8192,16384] [--steps 500] [--batch 16]
+//                        [--reps 10] [--grad-input] [--no-tf32] [--csv FILE]
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "bench_timing.cuh"
+#include "snn/cuda/multistep.cuh"
+#include "snn/cuda/synapse/dense.cuh"
+
+namespace {
+
+constexpr const char* program = "snn-bench-layer-cuda";
+
+void check(cudaError_t e, const char* what) { snn_bench::check_cuda(program, e, what); }
+
+using lif = snn::neuron_config<snn::charge::lif<true>, snn::fire::greater_equal, snn::reset::hard<false>, snn::surrogate::atan,
+                               snn::division::reciprocal, snn::precision::f32>;
+using tuning = snn::cuda::multistep_tuning<snn::precision::f32>;
+
+/// Uniform values in [lo, hi) from a per-element hash: reproducible, no RNG state or library.
+__global__ void fill_uniform(float* __restrict__ out, std::int64_t count, std::uint32_t seed, float lo, float hi) {
+    const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+    for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
+        std::uint64_t h = static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ull + seed;
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+        out[i] = lo + (hi - lo) * static_cast<float>(h >> 40) * (1.0f / 16777216.0f);
+    }
+}
+
+/// Device buffers with their byte counts, so that each pass's live memory can be summed.
+struct device_buffer {
+    void* ptr = nullptr;
+    std::size_t bytes = 0;
+    device_buffer() = default;
+    explicit device_buffer(std::size_t n) : bytes(n) { check(cudaMalloc(&ptr, n), "cudaMalloc"); }
+    ~device_buffer() { cudaFree(ptr); }
+    device_buffer(const device_buffer&) = delete;
+    device_buffer& operator=(const device_buffer&) = delete;
+    float* f() const { return static_cast<float*>(ptr); }
+};
+
+struct anchor_row {
+    double fwd_ms = 0, bwd_ms = 0, peak_gb = 0;
+    std::string fwd_backend, bwd_backend, mem_backend;
+};
+
+/// SpikingJelly's best forward, backward and peak memory per n over its backends.
+std::map<std::int64_t, anchor_row> read_anchor(const std::string& path) {
+    std::map<std::int64_t, anchor_row> best;
+    std::ifstream in(path);
+    if (!in) {
+        std::fprintf(stderr, "%s: cannot read --anchor %s\n", program, path.c_str());
+        std::exit(2);
+    }
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#' || line.rfind("n,", 0) == 0) continue;
+        std::stringstream ss(line);
+        std::string n, backend, fwd, bwd, peak;
+        if (!std::getline(ss, n, ',') || !std::getline(ss, backend, ',') || !std::getline(ss, fwd, ',') || !std::getline(ss, bwd, ',') ||
+            !std::getline(ss, peak, ',')) {
+            std::fprintf(stderr, "%s: malformed anchor line: %s\n", program, line.c_str());
+            std::exit(2);
+        }
+        auto& row = best[std::stoll(n)];
+        const double f = std::stod(fwd), b = std::stod(bwd), p = std::stod(peak);
+        if (row.fwd_backend.empty() || f < row.fwd_ms) row.fwd_ms = f, row.fwd_backend = backend;
+        if (row.bwd_backend.empty() || b < row.bwd_ms) row.bwd_ms = b, row.bwd_backend = backend;
+        if (row.mem_backend.empty() || p < row.peak_gb) row.peak_gb = p, row.mem_backend = backend;
+    }
+    return best;
+}
+
+struct result {
+    std::int64_t n;
+    std::string math;
+    float fwd_ms, bwd_ms;
+    double fwd_peak_gb, peak_gb, free_drop_gb;
+};
+
+result run_layer(cublasHandle_t handle, std::int64_t n, std::int64_t steps, std::int64_t batch, int reps, bool grad_input, snn::cuda::gemm_math math) {
+    const std::int64_t rows = steps * batch, neurons = batch * n;
+    const std::size_t act = static_cast<std::size_t>(rows * n) * sizeof(float);  // one [T*16, n] float32 tensor
+    const std::size_t weight_bytes = static_cast<std::size_t>(n * n) * sizeof(float);
+    const std::size_t ckpt = static_cast<std::size_t>(snn::cuda::checkpoint_rows<lif, tuning>(steps) * neurons) * sizeof(float);
+    std::size_t free_before = 0, total = 0;
+    check(cudaDeviceSynchronize(), "sync");
+    check(cudaMemGetInfo(&free_before, &total), "cudaMemGetInfo");
+
+    device_buffer x(act), weight(weight_bytes), current(act), spikes(act), checkpoints(ckpt);  // forward
+    device_buffer grad_spikes(act), grad_current(act), grad_weight(weight_bytes);               // backward
+    device_buffer grad_x(grad_input ? act : 0);
+    const double gb = 1e-9;
+    const double fwd_peak = static_cast<double>(x.bytes + weight.bytes + current.bytes + spikes.bytes + checkpoints.bytes) * gb;
+    const double peak = fwd_peak + static_cast<double>(grad_spikes.bytes + grad_current.bytes + grad_weight.bytes + grad_x.bytes) * gb;
+
+    const float bound = 1.0f / std::sqrt(static_cast<float>(n));  // nn.Linear's initialisation range
+    fill_uniform<<<4096, 256>>>(x.f(), rows * n, 1u, 0.0f, 1.0f);  // torch.rand input
+    fill_uniform<<<4096, 256>>>(weight.f(), n * n, 2u, -bound, bound);
+    fill_uniform<<<4096, 256>>>(grad_spikes.f(), rows * n, 3u, 1.0f, 1.0f);  // output.sum().backward()
+    check(cudaGetLastError(), "fill");
+
+    snn::synapse::dense_forward_args<float> dense_f;
+    dense_f.rows = rows;
+    dense_f.in_features = n;
+    dense_f.out_features = n;
+    dense_f.x = x.f();
+    dense_f.weight = weight.f();
+    dense_f.y = current.f();  // [T*16, n] == the LIF's [T, 16 n]
+    snn::forward_args<lif> lif_f;
+    lif_f.steps = steps;
+    lif_f.neurons = neurons;
+    lif_f.x = current.f();
+    lif_f.spike = spikes.f();
+    lif_f.v_checkpoints = checkpoints.f();
+    snn::backward_args<lif> lif_b;
+    lif_b.steps = steps;
+    lif_b.neurons = neurons;
+    lif_b.grad_spike = grad_spikes.f();
+    lif_b.x = current.f();
+    lif_b.v_checkpoints = checkpoints.f();
+    lif_b.grad_x = grad_current.f();
+    snn::synapse::dense_backward_args<float> dense_b;
+    dense_b.rows = rows;
+    dense_b.in_features = n;
+    dense_b.out_features = n;
+    dense_b.grad_y = grad_current.f();
+    dense_b.x = x.f();
+    dense_b.weight = weight.f();
+    dense_b.grad_weight = grad_weight.f();
+    dense_b.grad_x = grad_input ? grad_x.f() : nullptr;
+    const snn::neuron_params params;  // tau 2, threshold 1, hard reset to 0, ATan alpha 2
+
+    const float fwd_ms = snn_bench::median_ms(program, reps, [&] {
+        check(snn::cuda::dense_forward(handle, dense_f, nullptr, math), "dense_forward");
+        check(snn::cuda::forward_training<lif, tuning>(params, lif_f, nullptr), "LIF forward_training");
+    });
+    const float bwd_ms = snn_bench::median_ms(program, reps, [&] {
+        check(snn::cuda::backward<lif, tuning>(params, lif_b, nullptr, 0, nullptr), "LIF backward");
+        check(snn::cuda::dense_backward(handle, dense_b, nullptr, math), "dense_backward");
+    });
+    std::size_t free_after = 0;
+    check(cudaMemGetInfo(&free_after, &total), "cudaMemGetInfo");
+    const double drop = free_before > free_after ? static_cast<double>(free_before - free_after) * gb : 0.0;
+    return {n, math == snn::cuda::gemm_math::tf32 ? "tf32" : "fp32", fwd_ms, bwd_ms, fwd_peak, peak, drop};
+}
+
+std::vector<std::int64_t> parse_sizes(const std::string& list) {
+    std::vector<std::int64_t> sizes;
+    std::stringstream ss(list);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        char* end = nullptr;
+        const long long v = std::strtoll(item.c_str(), &end, 10);
+        if (end == item.c_str() || *end != '\0' || v <= 0) {
+            std::fprintf(stderr, "%s: --sizes wants positive integers separated by commas, got '%s'\n", program, list.c_str());
+            std::exit(2);
+        }
+        sizes.push_back(v);
+    }
+    return sizes;
+}
+
+long long positive_arg(const char* flag, const char* text) {
+    char* end = nullptr;
+    const long long v = std::strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || v <= 0) {
+        std::fprintf(stderr, "%s: %s wants a positive integer, got '%s'\n", program, flag, text);
+        std::exit(2);
+    }
+    return v;
+}
+
+}  // namespace
+
+int run_benchmark(int argc, char** argv) {
+    std::string anchor_path, csv_path;
+    std::vector<std::int64_t> sizes{4096, 8192, 16384};
+    std::int64_t steps = 500, batch = 16;
+    int reps = 10;
+    bool grad_input = false, tf32 = true;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "%s: %s needs a value\n", program, a.c_str());
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "--anchor") anchor_path = value();
+        else if (a == "--csv") csv_path = value();
+        else if (a == "--sizes") sizes = parse_sizes(value());
+        else if (a == "--steps") steps = positive_arg("--steps", value());
+        else if (a == "--batch") batch = positive_arg("--batch", value());
+        else if (a == "--reps") reps = static_cast<int>(positive_arg("--reps", value()));
+        else if (a == "--grad-input") grad_input = true;
+        else if (a == "--no-tf32") tf32 = false;
+        else {
+            std::fprintf(stderr, "usage: %s [--anchor FILE] [--sizes 4096,8192,16384] [--steps 500] [--batch 16] [--reps 10] [--grad-input] [--no-tf32] [--csv FILE]\n", program);
+            return 2;
+        }
+    }
+    const auto anchor = anchor_path.empty() ? std::map<std::int64_t, anchor_row>{} : read_anchor(anchor_path);
+
+    cudaDeviceProp prop{};
+    check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+    cublasHandle_t handle = nullptr;
+    if (cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS) {
+        std::fprintf(stderr, "%s: cublasCreate failed\n", program);
+        return 1;
+    }
+    std::printf("%s: %s, Linear(n, n, bias=False) + LIF(tau 2, ATan), batch %lld, T = %lld, LIF in recompute mode, %s, median of %d\n",
+                program, prop.name, static_cast<long long>(batch), static_cast<long long>(steps),
+                grad_input ? "backward with grad of the input" : "backward without grad of the input (as the anchor)", reps);
+    std::printf("%7s %5s %10s %10s %9s %9s %10s | %-26s %-26s %-18s\n", "n", "gemm", "fwd_ms", "bwd_ms", "fwd_GB", "peak_GB", "free_drop",
+                "anchor fwd_ms (x faster)", "anchor bwd_ms (x faster)", "anchor peak_GB");
+    std::vector<result> results;
+    for (const std::int64_t n : sizes)
+        for (const auto math : {snn::cuda::gemm_math::fp32, snn::cuda::gemm_math::tf32}) {
+            if (math == snn::cuda::gemm_math::tf32 && !tf32) continue;
+            const result r = run_layer(handle, n, steps, batch, reps, grad_input, math);
+            results.push_back(r);
+            std::printf("%7lld %5s %10.3f %10.3f %9.3f %9.3f %10.3f", static_cast<long long>(r.n), r.math.c_str(), r.fwd_ms, r.bwd_ms, r.fwd_peak_gb,
+                        r.peak_gb, r.free_drop_gb);
+            const auto it = anchor.find(n);
+            if (it != anchor.end()) {
+                const auto& a = it->second;
+                std::printf(" | %8.3f %-7s (%5.2fx) %8.3f %-7s (%5.2fx) %6.2f %-7s", a.fwd_ms, a.fwd_backend.c_str(), a.fwd_ms / r.fwd_ms, a.bwd_ms,
+                            a.bwd_backend.c_str(), a.bwd_ms / r.bwd_ms, a.peak_gb, a.mem_backend.c_str());
+            }
+            std::printf("\n");
+        }
+    cublasDestroy(handle);
+    if (!csv_path.empty()) {
+        std::FILE* csv = std::fopen(csv_path.c_str(), "w");
+        if (csv == nullptr) {
+            std::fprintf(stderr, "%s: cannot write --csv %s\n", program, csv_path.c_str());
+            return 1;
+        }
+        std::fprintf(csv, "n,gemm,fwd_ms,bwd_ms,fwd_peak_GB,peak_GB,free_drop_GB,anchor_fwd_ms,anchor_bwd_ms,anchor_peak_GB\n");
+        for (const auto& r : results) {
+            const auto it = anchor.find(r.n);
+            std::fprintf(csv, "%lld,%s,%.4f,%.4f,%.4f,%.4f,%.4f", static_cast<long long>(r.n), r.math.c_str(), r.fwd_ms, r.bwd_ms, r.fwd_peak_gb,
+                         r.peak_gb, r.free_drop_gb);
+            if (it != anchor.end()) std::fprintf(csv, ",%.3f,%.3f,%.2f\n", it->second.fwd_ms, it->second.bwd_ms, it->second.peak_gb);
+            else std::fprintf(csv, ",,,\n");
+        }
+        std::fclose(csv);
+    }
+    return 0;
+}
+
+/// cuBLAS failures and rejected arguments arrive as exceptions: reported, exit 1.
+int main(int argc, char** argv) {
+    try {
+        return run_benchmark(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", program, e.what());
+        return 1;
+    }
+}
