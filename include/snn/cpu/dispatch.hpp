@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "snn/core/error.hpp"
+#include "snn/cpu/isa_registry.hpp"
 #include "snn/cpu/parallel.hpp"
 #include "snn/neuron/params.hpp"
 
@@ -85,12 +86,8 @@ struct kernel_table {
     }
 };
 
-/// One compiled instruction set: its name, whether this CPU can run it, and its table.
-struct isa_entry {
-    const char* name;
-    bool (*available)();
-    const kernel_table& (*table)();
-};
+/// One compiled instruction set of the neuron kernels.
+using isa_entry = isa_entry_of<kernel_table>;
 
 /// Defined by the registry unit that snn_add_simd_dispatch generates (best ISA first).
 const isa_entry* registered_isas(std::size_t& count);
@@ -101,25 +98,14 @@ const isa_entry* registered_isas(std::size_t& count);
 inline const kernel_table& select_isa(std::string_view isa = "simd") {
     std::size_t count = 0;
     const isa_entry* entries = registered_isas(count);
-    std::string compiled;
-    for (std::size_t i = 0; i < count; ++i) {
-        const std::string_view name = entries[i].name;
-        compiled += (compiled.empty() ? "" : ", ") + std::string(name);
-        const bool wanted = (isa.empty() || isa == "simd") ? name != "scalar" : name == isa;
-        if (wanted && entries[i].available()) return entries[i].table();
-        if (wanted && name == isa) throw invalid_argument("isa", "this CPU cannot run '" + std::string(isa) + "'");
-    }
-    throw invalid_argument("isa", "'" + std::string(isa) + "' is not compiled in (compiled: " + compiled + ")");
+    return select_isa_among(entries, count, isa, "");
 }
 
 /// Names of the compiled instruction sets this CPU can run, best first (includes "scalar").
 inline std::string available_isas() {
     std::size_t count = 0;
     const isa_entry* entries = registered_isas(count);
-    std::string names;
-    for (std::size_t i = 0; i < count; ++i)
-        if (entries[i].available()) names += (names.empty() ? "" : " ") + std::string(entries[i].name);
-    return names;
+    return available_isas_among(entries, count);
 }
 
 }  // namespace cpu

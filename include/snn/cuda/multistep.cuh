@@ -142,6 +142,44 @@ __device__ SNN_ALWAYS_INLINE void write_block_grad_k(double grad_k, double* bloc
     }
 }
 
+/// Backward through step t for W lanes (shared by the stored and recompute kernels): dL/dx[t]
+/// stored to grad_x, dL/dH[t] carried in grad_h_next, PLIF's dL/dk terms added to grad_k.
+/// h and v_prev are H[t] and V[t-1] in the compute type; gs, gv, x the step's packets.
+template <class Config, int W>
+__device__ SNN_ALWAYS_INLINE void backward_step_lanes(const typename Config::constants_type& k, bool last_step, bool has_grad_v_seq,
+                                                      bool has_grad_v_last, const typename Config::compute_type (&h)[W],
+                                                      const packet<typename Config::storage_type, W>& gs,
+                                                      const packet<typename Config::storage_type, W>& gv,
+                                                      const packet<typename Config::storage_type, W>& x,
+                                                      const typename Config::compute_type (&v_prev)[W],
+                                                      const typename Config::compute_type (&grad_v_last)[W],
+                                                      typename Config::compute_type (&grad_h_next)[W], double& grad_k,
+                                                      typename Config::storage_type* grad_x) {
+    using C = typename Config::compute_type;
+    using ts = time_step<Config>;
+    packet<typename Config::storage_type, W> gx;
+#pragma unroll
+    for (int j = 0; j < W; ++j) {
+        const C g_v = ts::grad_v(k, last_step, has_grad_v_seq, vec_ops<C>::load(&gv.lane[j]), has_grad_v_last, grad_v_last[j], grad_h_next[j]);
+        const auto r = ts::template backward_values<C>(k, h[j], vec_ops<C>::load(&gs.lane[j]), g_v, vec_ops<C>::load(&x.lane[j]), v_prev[j]);
+        vec_ops<C>::store(&gx.lane[j], r.grad_x);
+        if constexpr (Config::charge_policy::is_parametric) grad_k += static_cast<double>(r.grad_k_term);
+        grad_h_next[j] = r.grad_h;
+    }
+    gx.store(grad_x);
+}
+
+/// dL/dv_init = the paths from step 0's charge, stored when the caller asked for it.
+template <class Config, int W>
+__device__ SNN_ALWAYS_INLINE void store_grad_v_init(const typename Config::constants_type& k, typename Config::state_type* grad_v_init,
+                                                    const typename Config::compute_type (&grad_h_next)[W]) {
+    if (grad_v_init == nullptr) return;
+    typename Config::compute_type g[W];  // [W]
+#pragma unroll
+    for (int j = 0; j < W; ++j) g[j] = neuron_step<Config>::grad_v_from_next(grad_h_next[j], k);
+    store_lanes(grad_v_init, g);
+}
+
 }  // namespace detail
 
 namespace kernel {
@@ -254,7 +292,6 @@ __global__ void __launch_bounds__(Threads) backward(const typename Config::const
     using Sv = typename Config::saved_type;
     using Charge = typename Config::charge_policy;
     using ts = time_step<Config>;
-    using step = neuron_step<Config>;
 
     const std::int64_t N = a.neurons;
     const std::int64_t T = a.steps;
@@ -316,27 +353,14 @@ __global__ void __launch_bounds__(Threads) backward(const typename Config::const
             for (int u = 0; u < Prefetch; ++u) {
                 const std::int64_t t = T - 1 - c0 - u;
                 if (t < 0) break;
-                const bool last = t + 1 == T;
-                detail::packet<S, W> gx;
+                C h_lanes[W];  // [W] H[t]
 #pragma unroll
-                for (int j = 0; j < W; ++j) {
-                    const C g_v = ts::grad_v(k, last, has_grad_v_seq, vec_ops<C>::load(&gv[u].lane[j]), a.grad_v_last != nullptr, grad_v_last[j],
-                                             grad_h_next[j]);
-                    const auto r = ts::template backward_values<C>(k, vec_ops<C>::load(&h[u].lane[j]), vec_ops<C>::load(&gs[u].lane[j]), g_v,
-                                                                   vec_ops<C>::load(&x[u].lane[j]), v_prev[u][j]);
-                    vec_ops<C>::store(&gx.lane[j], r.grad_x);
-                    if constexpr (Charge::is_parametric) grad_k += static_cast<double>(r.grad_k_term);
-                    grad_h_next[j] = r.grad_h;
-                }
-                gx.store(grad_x + t * N + n0);
+                for (int j = 0; j < W; ++j) h_lanes[j] = vec_ops<C>::load(&h[u].lane[j]);
+                detail::backward_step_lanes<Config, W>(k, t + 1 == T, has_grad_v_seq, a.grad_v_last != nullptr, h_lanes, gs[u], gv[u], x[u],
+                                                       v_prev[u], grad_v_last, grad_h_next, grad_k, grad_x + t * N + n0);
             }
         }
-        if (a.grad_v_init) {
-            C grad_v_init[W];  // [W]
-#pragma unroll
-            for (int j = 0; j < W; ++j) grad_v_init[j] = step::grad_v_from_next(grad_h_next[j], k);
-            detail::store_lanes(a.grad_v_init + n0, grad_v_init);
-        }
+        detail::store_grad_v_init<Config, W>(k, a.grad_v_init ? a.grad_v_init + n0 : nullptr, grad_h_next);
     }
     detail::write_block_grad_k<Config, Threads>(grad_k, block_grad_k);
 }
@@ -349,8 +373,6 @@ __global__ void __launch_bounds__(Threads) backward_recompute(const typename Con
     using C = typename Config::compute_type;
     using S = typename Config::storage_type;
     using St = typename Config::state_type;
-    using Charge = typename Config::charge_policy;
-    using ts = time_step<Config>;
     using step = neuron_step<Config>;
 
     const std::int64_t N = a.neurons;
@@ -407,27 +429,11 @@ __global__ void __launch_bounds__(Threads) backward_recompute(const typename Con
             for (int u = K - 1; u >= 0; --u) {
                 if (u >= len) continue;
                 const std::int64_t t = t0 + u;
-                const bool last = t + 1 == T;
-                detail::packet<S, W> gx;
-#pragma unroll
-                for (int j = 0; j < W; ++j) {
-                    const C g_v = ts::grad_v(k, last, has_grad_v_seq, vec_ops<C>::load(&gv[u].lane[j]), a.grad_v_last != nullptr, grad_v_last[j],
-                                             grad_h_next[j]);
-                    const auto r = ts::template backward_values<C>(k, h[u][j], vec_ops<C>::load(&gs[u].lane[j]), g_v, vec_ops<C>::load(&x[u].lane[j]),
-                                                                   v_prev[u][j]);
-                    vec_ops<C>::store(&gx.lane[j], r.grad_x);
-                    if constexpr (Charge::is_parametric) grad_k += static_cast<double>(r.grad_k_term);
-                    grad_h_next[j] = r.grad_h;
-                }
-                gx.store(grad_x + t * N + n0);
+                detail::backward_step_lanes<Config, W>(k, t + 1 == T, has_grad_v_seq, a.grad_v_last != nullptr, h[u], gs[u], gv[u], x[u], v_prev[u],
+                                                       grad_v_last, grad_h_next, grad_k, grad_x + t * N + n0);
             }
         }
-        if (a.grad_v_init) {
-            C grad_v_init[W];  // [W]
-#pragma unroll
-            for (int j = 0; j < W; ++j) grad_v_init[j] = step::grad_v_from_next(grad_h_next[j], k);
-            detail::store_lanes(a.grad_v_init + n0, grad_v_init);
-        }
+        detail::store_grad_v_init<Config, W>(k, a.grad_v_init ? a.grad_v_init + n0 : nullptr, grad_h_next);
     }
     detail::write_block_grad_k<Config, Threads>(grad_k, block_grad_k);
 }

@@ -11,6 +11,7 @@
 
 #include "snn/core/binary16.hpp"
 #include "snn/core/error.hpp"
+#include "snn/cpu/isa_registry.hpp"
 #include "snn/cpu/parallel.hpp"
 #include "snn/emu/lynxi/params.hpp"
 
@@ -28,11 +29,8 @@ struct kernel_table {
     void (*aggregate)(const aggregate_params&, const aggregate_args<binary16>&, const cpu::execution&) = nullptr;
 };
 
-struct isa_entry {
-    const char* name;
-    bool (*available)();
-    const kernel_table& (*table)();
-};
+/// One compiled instruction set of the Lynxi kernels.
+using isa_entry = cpu::isa_entry_of<kernel_table>;
 
 /// Defined by the registry unit that snn_add_lynxi_dispatch generates (best ISA first).
 const isa_entry* registered_isas(std::size_t& count);
@@ -43,25 +41,14 @@ const isa_entry* registered_isas(std::size_t& count);
 inline const kernel_table& select_isa(std::string_view isa = "simd") {
     std::size_t count = 0;
     const isa_entry* entries = registered_isas(count);
-    std::string compiled;
-    for (std::size_t i = 0; i < count; ++i) {
-        const std::string_view name = entries[i].name;
-        compiled += (compiled.empty() ? "" : ", ") + std::string(name);
-        const bool wanted = (isa.empty() || isa == "simd") ? name != "scalar" : name == isa;
-        if (wanted && entries[i].available()) return entries[i].table();
-        if (wanted && name == isa) throw invalid_argument("isa", "this CPU cannot run '" + std::string(isa) + "'");
-    }
-    throw invalid_argument("isa", "'" + std::string(isa) + "' is not compiled in for the Lynxi kernels (compiled: " + compiled + ")");
+    return cpu::select_isa_among(entries, count, isa, " for the Lynxi kernels");
 }
 
 /// Names of the compiled instruction sets this CPU can run, best first (includes "scalar").
 inline std::string available_isas() {
     std::size_t count = 0;
     const isa_entry* entries = registered_isas(count);
-    std::string names;
-    for (std::size_t i = 0; i < count; ++i)
-        if (entries[i].available()) names += (names.empty() ? "" : " ") + std::string(entries[i].name);
-    return names;
+    return cpu::available_isas_among(entries, count);
 }
 
 }  // namespace lynxi
