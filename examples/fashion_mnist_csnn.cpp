@@ -63,6 +63,7 @@ struct options {
     std::uint32_t seed = 2022;
     int threads = 0;
     bool check = false;
+    bool tf32 = false;
     std::string data_dir = "/usr/share/datasets/fashion-mnist";
     std::string out_dir = ".";
     std::string load_dir;
@@ -81,6 +82,7 @@ const char* const usage =
     "  --data DIR        Fashion-MNIST gzip IDX files (default /usr/share/datasets/fashion-mnist)\n"
     "  --out DIR         where the curves (csnn_curves.svg) and the model (csnn_manifest.txt + .npy) go (default .)\n"
     "  --load DIR        start from the model saved in DIR instead of random weights\n"
+    "  --tf32            CUDA: TF32 tensor-core GEMMs for the convolutions and linear layers (default IEEE float32)\n"
     "  --check           exit 1 unless training lowered the loss on a fixed probe batch\n";
 
 long long parse_integer(const std::string& text, const std::string& option, long long lo, long long hi) {
@@ -104,8 +106,8 @@ options parse_options(int argc, char** argv) {
             std::cout << usage;
             std::exit(0);
         }
-        if (arg == "--check") {
-            opt.check = true;
+        if (arg == "--check" || arg == "--tf32") {
+            (arg == "--check" ? opt.check : opt.tf32) = true;
             continue;
         }
         if (i + 1 >= argc) throw usage_error("unknown option or missing value: '" + arg + "'\n" + usage);
@@ -144,7 +146,7 @@ std::unique_ptr<float_engine> make_engine(const options& opt, model& m, bool& on
 #ifdef SNN_EXAMPLE_WITH_CUDA
     if (opt.device != device_choice::cpu) {
         std::string why_not;
-        if (auto engine = make_cuda_engine(m, why_not)) {
+        if (auto engine = make_cuda_engine(m, opt.tf32, why_not)) {
             on_gpu = true;
             return engine;
         }
