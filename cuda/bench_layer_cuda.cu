@@ -18,6 +18,14 @@
 //
 //   snn-bench-layer-cuda [--anchor FILE] [--sizes 4096,8192,16384] [--steps 500] [--batch 16]
 //                        [--reps 10] [--grad-input] [--no-tf32] [--csv FILE]
+//
+// --conv instead times snn::cuda::conv2d (im2col + cuBLAS) at the Fashion-MNIST CSNN demo's two
+// layer shapes, T*N = 512 images: conv 128 -> 128 on 14x14 and conv 1 -> 128 on 28x28, 3x3,
+// padding 1, no bias. Forward, and backward with grad_x + grad_weight (128 -> 128) or
+// grad_weight alone (1 -> 128: the image needs no gradient), fp32 and tf32, for each chunk size
+// in --conv-chunks (images per chunk, 0 = the whole batch; the workspace is sized for it).
+// --conv-breakdown adds the time of each piece (im2col, GEMMs, col2im, permute) of the 128 -> 128 layer.
+//   snn-bench-layer-cuda --conv [--conv-breakdown] [--conv-batch 512] [--conv-chunks 0,128,32] [--reps 10] [--no-tf32]
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -34,6 +42,7 @@
 
 #include "bench_timing.cuh"
 #include "snn/cuda/multistep.cuh"
+#include "snn/cuda/synapse/conv2d.cuh"
 #include "snn/cuda/synapse/dense.cuh"
 
 namespace {
@@ -176,15 +185,112 @@ result run_layer(cublasHandle_t handle, std::int64_t n, std::int64_t steps, std:
     return {n, math == snn::cuda::gemm_math::tf32 ? "tf32" : "fp32", fwd_ms, bwd_ms, fwd_peak, peak, drop};
 }
 
-std::vector<std::int64_t> parse_sizes(const std::string& list) {
+/// The demo's conv layers: forward and backward times at `images_per_chunk` (0: whole batch).
+void run_conv_rows(cublasHandle_t handle, std::int64_t batch, const std::vector<std::int64_t>& chunks, int reps, bool tf32) {
+    struct layer {
+        const char* name;
+        std::int64_t in_channels, size;
+        bool grad_x;
+    };
+    const layer layers[] = {{"conv 128->128 14x14", 128, 14, true}, {"conv 1->128 28x28", 1, 28, false}};
+    std::printf("%-20s %6s %5s %9s %10s %10s %10s  %s\n", "layer", "chunk", "gemm", "ws_MB", "fwd_ms", "bwd_ms", "fwd_TFLOPs", "backward computes");
+    for (const auto& l : layers)
+        for (const std::int64_t chunk_request : chunks)
+            for (const auto math : {snn::cuda::gemm_math::fp32, snn::cuda::gemm_math::tf32}) {
+                if (math == snn::cuda::gemm_math::tf32 && !tf32) continue;
+                snn::synapse::conv2d_shape s;
+                s.batch = batch;
+                s.in_channels = l.in_channels;
+                s.in_height = s.in_width = l.size;
+                s.out_channels = 128;
+                s.kernel_h = s.kernel_w = 3;
+                s.pad_h = s.pad_w = 1;
+                const std::int64_t x_size = batch * s.in_channels * l.size * l.size, y_size = batch * s.out_channels * s.out_height() * s.out_width();
+                const std::size_t ws_bytes = snn::cuda::conv2d_workspace_bytes<float>(s, chunk_request);
+                device_buffer x(x_size * sizeof(float)), weight(s.weight_size() * sizeof(float)), y(y_size * sizeof(float)), grad_y(y_size * sizeof(float));
+                device_buffer grad_x(l.grad_x ? x_size * sizeof(float) : 0), grad_weight(s.weight_size() * sizeof(float)), workspace(ws_bytes);
+                const float bound = 1.0f / std::sqrt(static_cast<float>(s.in_channels * 9));
+                fill_uniform<<<4096, 256>>>(x.f(), x_size, 1u, 0.0f, 1.0f);
+                fill_uniform<<<4096, 256>>>(weight.f(), s.weight_size(), 2u, -bound, bound);
+                fill_uniform<<<4096, 256>>>(grad_y.f(), y_size, 3u, -1.0f, 1.0f);
+                check(cudaGetLastError(), "fill");
+                snn::synapse::conv2d_forward_args<float> f;
+                f.shape = s;
+                f.x = x.f();
+                f.weight = weight.f();
+                f.y = y.f();
+                snn::synapse::conv2d_backward_args<float> b;
+                b.shape = s;
+                b.grad_y = grad_y.f();
+                b.x = x.f();
+                b.weight = weight.f();
+                b.grad_x = l.grad_x ? grad_x.f() : nullptr;
+                b.grad_weight = grad_weight.f();
+                const float fwd_ms = snn_bench::median_ms(program, reps, [&] {
+                    check(snn::cuda::conv2d_forward(handle, f, workspace.ptr, ws_bytes, nullptr, math), "conv2d_forward");
+                });
+                const float bwd_ms = snn_bench::median_ms(program, reps, [&] {
+                    check(snn::cuda::conv2d_backward(handle, b, workspace.ptr, ws_bytes, nullptr, math), "conv2d_backward");
+                });
+                const double flops = 2.0 * static_cast<double>(y_size) * static_cast<double>(s.in_channels * 9);
+                std::printf("%-20s %6lld %5s %9.1f %10.3f %10.3f %10.2f  %s\n", l.name, static_cast<long long>(chunk_request == 0 ? batch : chunk_request),
+                            math == snn::cuda::gemm_math::tf32 ? "tf32" : "fp32", static_cast<double>(ws_bytes) * 1e-6, fwd_ms, bwd_ms,
+                            flops / (fwd_ms * 1e-3) * 1e-12, l.grad_x ? "grad_x + grad_weight" : "grad_weight");
+            }
+}
+
+/// Where the time of the 128 -> 128 layer goes (whole batch in one chunk): each piece of the
+/// forward and backward alone.
+void run_conv_breakdown(cublasHandle_t handle, std::int64_t batch, int reps) {
+    snn::synapse::conv2d_shape s;
+    s.batch = batch;
+    s.in_channels = 128;
+    s.in_height = s.in_width = 14;
+    s.out_channels = 128;
+    s.kernel_h = s.kernel_w = 3;
+    s.pad_h = s.pad_w = 1;
+    const std::int64_t L = s.out_height() * s.out_width(), P = 128 * 9, F = 128;
+    const std::int64_t x_size = batch * 128 * 196, y_size = batch * F * L, col_size = batch * P * L;
+    device_buffer x(x_size * sizeof(float)), weight(s.weight_size() * sizeof(float)), y(y_size * sizeof(float)), col(col_size * sizeof(float)),
+        outer(y_size * sizeof(float)), grad_weight(s.weight_size() * sizeof(float));
+    fill_uniform<<<4096, 256>>>(x.f(), x_size, 1u, 0.0f, 1.0f);
+    fill_uniform<<<4096, 256>>>(weight.f(), s.weight_size(), 2u, -0.03f, 0.03f);
+    fill_uniform<<<4096, 256>>>(y.f(), y_size, 3u, -1.0f, 1.0f);
+    check(cudaGetLastError(), "fill");
+    snn::cuda::synapse_detail::check_cublas(cublasSetStream(handle, nullptr), "cublasSetStream");
+    const snn::cuda::synapse_detail::conv_launcher<float> launch{s, batch, nullptr};
+    std::printf("breakdown of conv 128->128 14x14, %lld images in one chunk (ms):\n", static_cast<long long>(batch));
+    std::printf("  im2col [P, n, L]                 %8.3f\n", snn_bench::median_ms(program, reps, [&] { check(launch.im2col(x.f(), col.f()), "im2col"); }));
+    std::printf("  permute [n, F, L] -> [F, n, L]   %8.3f\n", snn_bench::median_ms(program, reps, [&] { check(launch.channels_outer(y.f(), outer.f()), "permute"); }));
+    std::printf("  col2im gather                    %8.3f\n", snn_bench::median_ms(program, reps, [&] { check(launch.col2im(col.f(), x.f()), "col2im"); }));
+    for (const auto math : {snn::cuda::gemm_math::fp32, snn::cuda::gemm_math::tf32}) {
+        const char* name = math == snn::cuda::gemm_math::tf32 ? "tf32" : "fp32";
+        const std::int64_t k = batch * L;
+        const float forward = snn_bench::median_ms(program, reps, [&] {
+            snn::cuda::synapse_detail::gemm<float>(handle, CUBLAS_OP_N, CUBLAS_OP_N, k, F, P, col.f(), k, weight.f(), P, 0.0f, outer.f(), k, math, "forward");
+        });
+        const float grad_x = snn_bench::median_ms(program, reps, [&] {
+            snn::cuda::synapse_detail::gemm<float>(handle, CUBLAS_OP_N, CUBLAS_OP_T, k, P, F, outer.f(), k, weight.f(), P, 0.0f, col.f(), k, math, "grad_x");
+        });
+        const float grad_w = snn_bench::median_ms(program, reps, [&] {
+            snn::cuda::synapse_detail::gemm<float>(handle, CUBLAS_OP_T, CUBLAS_OP_N, P, F, k, col.f(), k, outer.f(), k, 0.0f, grad_weight.f(), P, math,
+                                                   "grad_w");
+        });
+        std::printf("  %s GEMMs: forward (m %lld, n 128, k 1152) %8.3f | grad_x (m %lld, n 1152, k 128) %8.3f | grad_weight (m 1152, n 128, k %lld) %8.3f\n",
+                    name, static_cast<long long>(k), forward, static_cast<long long>(k), grad_x, static_cast<long long>(k), grad_w);
+    }
+}
+
+/// Comma-separated integers, > 0 (or >= 0 when `allow_zero`).
+std::vector<std::int64_t> parse_sizes(const std::string& list, bool allow_zero = false) {
     std::vector<std::int64_t> sizes;
     std::stringstream ss(list);
     std::string item;
     while (std::getline(ss, item, ',')) {
         char* end = nullptr;
         const long long v = std::strtoll(item.c_str(), &end, 10);
-        if (end == item.c_str() || *end != '\0' || v <= 0) {
-            std::fprintf(stderr, "%s: --sizes wants positive integers separated by commas, got '%s'\n", program, list.c_str());
+        if (end == item.c_str() || *end != '\0' || v < (allow_zero ? 0 : 1)) {
+            std::fprintf(stderr, "%s: wants %s integers separated by commas, got '%s'\n", program, allow_zero ? "non-negative" : "positive", list.c_str());
             std::exit(2);
         }
         sizes.push_back(v);
@@ -209,7 +315,9 @@ int run_benchmark(int argc, char** argv) {
     std::vector<std::int64_t> sizes{4096, 8192, 16384};
     std::int64_t steps = 500, batch = 16;
     int reps = 10;
-    bool grad_input = false, tf32 = true;
+    bool grad_input = false, tf32 = true, conv = false, breakdown = false;
+    std::int64_t conv_batch = 512;
+    std::vector<std::int64_t> conv_chunks{0, 128, 32};
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> const char* {
@@ -227,8 +335,15 @@ int run_benchmark(int argc, char** argv) {
         else if (a == "--reps") reps = static_cast<int>(positive_arg("--reps", value()));
         else if (a == "--grad-input") grad_input = true;
         else if (a == "--no-tf32") tf32 = false;
+        else if (a == "--conv") conv = true;
+        else if (a == "--conv-breakdown") conv = breakdown = true;
+        else if (a == "--conv-batch") conv_batch = positive_arg("--conv-batch", value());
+        else if (a == "--conv-chunks") conv_chunks = parse_sizes(value(), true);
         else {
-            std::fprintf(stderr, "usage: %s [--anchor FILE] [--sizes 4096,8192,16384] [--steps 500] [--batch 16] [--reps 10] [--grad-input] [--no-tf32] [--csv FILE]\n", program);
+            std::fprintf(stderr,
+                         "usage: %s [--anchor FILE] [--sizes 4096,8192,16384] [--steps 500] [--batch 16] [--reps 10] [--grad-input] [--no-tf32] [--csv FILE]\n"
+                         "       %s --conv [--conv-breakdown] [--conv-batch 512] [--conv-chunks 0,128,32] [--reps 10] [--no-tf32]\n",
+                         program, program);
             return 2;
         }
     }
@@ -240,6 +355,14 @@ int run_benchmark(int argc, char** argv) {
     if (cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS) {
         std::fprintf(stderr, "%s: cublasCreate failed\n", program);
         return 1;
+    }
+    if (conv) {
+        std::printf("%s: %s, conv2d (im2col + cuBLAS), batch T*N = %lld, 3x3, padding 1, no bias, median of %d; chunk = images per chunk (workspace sized for it)\n",
+                    program, prop.name, static_cast<long long>(conv_batch), reps);
+        run_conv_rows(handle, conv_batch, conv_chunks, reps, tf32);
+        if (breakdown) run_conv_breakdown(handle, conv_batch, reps);
+        cublasDestroy(handle);
+        return 0;
     }
     std::printf("%s: %s, Linear(n, n, bias=False) + LIF(tau 2, ATan), batch %lld, T = %lld, LIF in recompute mode, %s, median of %d\n",
                 program, prop.name, static_cast<long long>(batch), static_cast<long long>(steps),

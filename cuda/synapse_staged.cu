@@ -55,6 +55,9 @@ public:
         return device;
     }
 
+    /// Uninitialised device scratch of `bytes` bytes (null when 0).
+    void* scratch(std::size_t bytes) { return bytes == 0 ? nullptr : allocate<unsigned char>(static_cast<std::int64_t>(bytes)); }
+
     void finish(cudaError_t launched) {
         check_cuda(launched, "launch");
         check_cuda(cudaStreamSynchronize(stream_), "synchronise");
@@ -111,6 +114,40 @@ void dense_backward_cuda(const snn::synapse::dense_backward_args<T>& h, bool tf3
     d.grad_weight = s.out(h.grad_weight, O * K, h.accumulate);
     d.grad_bias = s.out(h.grad_bias, O, h.accumulate);
     s.finish(snn::cuda::dense_backward(s.handle(), d, s.stream(), math_of(tf32)));
+}
+
+template <class T>
+std::size_t conv2d_workspace_bytes_cuda(const snn::synapse::conv2d_shape& shape, std::int64_t images_per_chunk) {
+    return snn::cuda::conv2d_workspace_bytes<T>(shape, images_per_chunk);
+}
+
+template <class T>
+void conv2d_forward_cuda(const snn::synapse::conv2d_forward_args<T>& h, std::size_t workspace_bytes, bool tf32) {
+    staging s;
+    const auto& sh = h.shape;
+    auto d = h;
+    d.x = s.in(h.x, sh.batch * sh.in_channels * sh.in_height * sh.in_width);
+    d.weight = s.in(h.weight, sh.weight_size());
+    d.bias = s.in(h.bias, sh.out_channels);
+    d.y = s.out(h.y, sh.batch * sh.out_channels * sh.out_height() * sh.out_width(), false);
+    void* workspace = s.scratch(workspace_bytes);
+    s.finish(snn::cuda::conv2d_forward(s.handle(), d, workspace, workspace_bytes, s.stream(), math_of(tf32)));
+}
+
+template <class T>
+void conv2d_backward_cuda(const snn::synapse::conv2d_backward_args<T>& h, std::size_t workspace_bytes, bool tf32) {
+    staging s;
+    const auto& sh = h.shape;
+    const std::int64_t x_size = sh.batch * sh.in_channels * sh.in_height * sh.in_width;
+    auto d = h;
+    d.grad_y = s.in(h.grad_y, sh.batch * sh.out_channels * sh.out_height() * sh.out_width());
+    d.x = s.in(h.x, x_size);
+    d.weight = s.in(h.weight, sh.weight_size());
+    d.grad_x = s.out(h.grad_x, x_size, false);
+    d.grad_weight = s.out(h.grad_weight, sh.weight_size(), h.accumulate);
+    d.grad_bias = s.out(h.grad_bias, sh.out_channels, h.accumulate);
+    void* workspace = s.scratch(workspace_bytes);
+    s.finish(snn::cuda::conv2d_backward(s.handle(), d, workspace, workspace_bytes, s.stream(), math_of(tf32)));
 }
 
 template <class T>
@@ -174,6 +211,9 @@ void batch_norm_backward_cuda(const snn::synapse::batch_norm_backward_args<T>& h
 #define SNN_STAGED_INSTANTIATE(T)                                                               \
     template void dense_forward_cuda<T>(const snn::synapse::dense_forward_args<T>&, bool);      \
     template void dense_backward_cuda<T>(const snn::synapse::dense_backward_args<T>&, bool);    \
+    template std::size_t conv2d_workspace_bytes_cuda<T>(const snn::synapse::conv2d_shape&, std::int64_t); \
+    template void conv2d_forward_cuda<T>(const snn::synapse::conv2d_forward_args<T>&, std::size_t, bool);  \
+    template void conv2d_backward_cuda<T>(const snn::synapse::conv2d_backward_args<T>&, std::size_t, bool); \
     template void pool2d_forward_cuda<T>(const snn::synapse::pool2d_forward_args<T>&);          \
     template void pool2d_backward_cuda<T>(const snn::synapse::pool2d_backward_args<T>&);        \
     template void batch_norm_forward_cuda<T>(const snn::synapse::batch_norm_forward_args<T>&);  \

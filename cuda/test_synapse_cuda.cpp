@@ -307,3 +307,223 @@ TEST_CASE("CUDA synapse ops reject bad arguments before launching") {
     bn.y = buf.data();
     CHECK_THROWS_AS(snn_test::batch_norm_forward_cuda(bn), snn::invalid_argument);  // one value per channel in training
 }
+
+namespace {
+
+struct conv_case {
+    std::int64_t batch, in_channels, h, w, out_channels, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+};
+
+snn::synapse::conv2d_shape conv_shape_of(const conv_case& c) {
+    snn::synapse::conv2d_shape s;
+    s.batch = c.batch;
+    s.in_channels = c.in_channels;
+    s.in_height = c.h;
+    s.in_width = c.w;
+    s.out_channels = c.out_channels;
+    s.kernel_h = c.kh;
+    s.kernel_w = c.kw;
+    s.stride_h = c.sh;
+    s.stride_w = c.sw;
+    s.pad_h = c.ph;
+    s.pad_w = c.pw;
+    s.dilation_h = c.dh;
+    s.dilation_w = c.dw;
+    s.groups = c.groups;
+    return s;
+}
+
+/// Outputs of one conv2d forward + backward (every gradient) run.
+template <class T>
+struct conv_outputs {
+    std::vector<T> y, grad_x, grad_weight, grad_bias;
+};
+
+/// Runs forward and backward on the CPU (workspace_bytes unused) or CUDA (with that workspace)
+/// on seeded inputs; grad_weight / grad_bias start from seeded values when `accumulate`.
+template <class T>
+conv_outputs<T> run_conv(const snn::synapse::conv2d_shape& s, bool with_bias, bool accumulate, bool cuda, std::size_t workspace_bytes,
+                         bool tf32 = false) {
+    const std::int64_t x_size = s.batch * s.in_channels * s.in_height * s.in_width;
+    const std::int64_t y_size = s.batch * s.out_channels * s.out_height() * s.out_width();
+    const auto x = random_values<T>(x_size, 31), w = random_values<T>(s.weight_size(), 32), b = random_values<T>(s.out_channels, 33);
+    const auto gy = random_values<T>(y_size, 34);
+    conv_outputs<T> out;
+    out.y.resize(y_size);
+    out.grad_x.resize(x_size);
+    out.grad_weight = accumulate ? random_values<T>(s.weight_size(), 35) : std::vector<T>(s.weight_size());
+    out.grad_bias = accumulate ? random_values<T>(s.out_channels, 36) : std::vector<T>(s.out_channels);
+    snn::synapse::conv2d_forward_args<T> f;
+    f.shape = s;
+    f.x = x.data();
+    f.weight = w.data();
+    f.bias = with_bias ? b.data() : nullptr;
+    f.y = out.y.data();
+    snn::synapse::conv2d_backward_args<T> bw;
+    bw.shape = s;
+    bw.grad_y = gy.data();
+    bw.x = x.data();
+    bw.weight = w.data();
+    bw.grad_x = out.grad_x.data();
+    bw.grad_weight = out.grad_weight.data();
+    bw.grad_bias = out.grad_bias.data();
+    bw.accumulate = accumulate;
+    if (cuda) {
+        snn_test::conv2d_forward_cuda(f, workspace_bytes, tf32);
+        snn_test::conv2d_backward_cuda(bw, workspace_bytes, tf32);
+    } else {
+        snn::cpu::conv2d_forward(f, one_thread());
+        snn::cpu::conv2d_backward(bw, one_thread());
+    }
+    return out;
+}
+
+/// Tolerances against the CPU op: |got - want| <= rel * (|want| + sqrt(terms)), sqrt(terms)
+/// being the typical size of a sum of `terms` products of values in [-1, 1).
+template <class T>
+void check_conv_close(const conv_outputs<T>& got, const conv_outputs<T>& want, const snn::synapse::conv2d_shape& s, double rel) {
+    const double patch = static_cast<double>(s.in_channels / s.groups * s.kernel_h * s.kernel_w);
+    const double taps = static_cast<double>(s.out_channels / s.groups * s.kernel_h * s.kernel_w);
+    const double pixels = static_cast<double>(s.batch * s.out_height() * s.out_width());
+    check_close(got.y, want.y, rel, std::sqrt(patch), "y");
+    check_close(got.grad_x, want.grad_x, rel, std::sqrt(taps), "grad_x");
+    check_close(got.grad_weight, want.grad_weight, rel, std::sqrt(pixels), "grad_weight");
+    check_close(got.grad_bias, want.grad_bias, rel, std::sqrt(pixels), "grad_bias");
+}
+
+// Stride, padding, dilation, groups, odd and non-square extents, a 1x1 output, a strided 1x1
+// kernel that skips inputs (grad_x 0 there), depthwise, and the demo's two layer kinds scaled down.
+const conv_case conv_cases[] = {
+    {5, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {4, 4, 11, 10, 6, 3, 2, 2, 1, 1, 0, 1, 1, 2},
+    {3, 6, 8, 9, 6, 3, 3, 2, 2, 2, 2, 2, 2, 3},
+    {6, 2, 5, 5, 3, 5, 5, 1, 1, 0, 0, 1, 1, 1},
+    {3, 3, 7, 6, 5, 1, 1, 3, 2, 0, 0, 1, 1, 1},
+    {3, 4, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4},
+    {2, 5, 7, 8, 3, 2, 3, 3, 2, 1, 2, 2, 1, 1},
+    {8, 16, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {6, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+};
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("conv2d forward and backward on CUDA equal the CPU op, for any workspace size", T, float, double) {
+    const double rel = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+    for (const auto& cc : conv_cases) {
+        const auto s = conv_shape_of(cc);
+        CAPTURE(cc.batch);
+        CAPTURE(cc.in_channels);
+        CAPTURE(cc.h);
+        CAPTURE(cc.kh);
+        CAPTURE(cc.sh);
+        CAPTURE(cc.dh);
+        CAPTURE(cc.groups);
+        const std::size_t full = snn_test::conv2d_workspace_bytes_cuda<T>(s, 0);
+        // Whole batch; two images per chunk (a shorter last chunk when the batch is odd); one
+        // image per chunk (the minimum); one byte short of the whole batch (batch - 1 images).
+        const std::size_t workspaces[] = {full, snn_test::conv2d_workspace_bytes_cuda<T>(s, 2), snn_test::conv2d_workspace_bytes_cuda<T>(s, 1), full - 1};
+        for (const std::size_t workspace : workspaces)
+            for (const bool with_bias : {false, true}) {
+                const bool accumulate = with_bias;  // both modes, each with and without bias across the cases' workspaces
+                CAPTURE(workspace);
+                CAPTURE(with_bias);
+                const auto want = run_conv<T>(s, with_bias, accumulate, false, 0);
+                const auto got = run_conv<T>(s, with_bias, accumulate, true, workspace);
+                check_conv_close(got, want, s, rel);
+            }
+    }
+}
+
+TEST_CASE("conv2d with TF32 math stays within TF32 rounding of float32") {
+    const auto s = conv_shape_of({8, 16, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+    const auto want = run_conv<float>(s, true, false, false, 0);
+    const auto got = run_conv<float>(s, true, false, true, snn_test::conv2d_workspace_bytes_cuda<float>(s, 3), true);
+    // 10-bit mantissa inputs: ~5e-4 relative per product, a random walk over the terms.
+    check_conv_close(got, want, s, 5e-3);
+}
+
+TEST_CASE_TEMPLATE("conv2d on CUDA is deterministic: two runs give the same bits", T, float, double) {
+    const auto s = conv_shape_of({7, 16, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2});
+    for (const std::int64_t images : {0, 3}) {
+        CAPTURE(images);
+        const std::size_t workspace = snn_test::conv2d_workspace_bytes_cuda<T>(s, images);
+        const auto first = run_conv<T>(s, true, true, true, workspace);
+        const auto second = run_conv<T>(s, true, true, true, workspace);
+        check_equal_bits(second.y, first.y, "y");
+        check_equal_bits(second.grad_x, first.grad_x, "grad_x");
+        check_equal_bits(second.grad_weight, first.grad_weight, "grad_weight");
+        check_equal_bits(second.grad_bias, first.grad_bias, "grad_bias");
+    }
+}
+
+TEST_CASE("conv2d on CUDA gives each gradient alone as in the full backward") {
+    // Only the requested outputs are written and their workspace is smaller: grad_bias alone
+    // needs no column matrix, grad_x alone no permuted grad_y.
+    const auto s = conv_shape_of({5, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+    const auto full = run_conv<double>(s, true, false, false, 0);
+    const auto x = random_values<double>(s.batch * s.in_channels * s.in_height * s.in_width, 31);
+    const auto w = random_values<double>(s.weight_size(), 32);
+    const auto gy = random_values<double>(s.batch * s.out_channels * s.out_height() * s.out_width(), 34);
+    const std::size_t min_bytes = snn_test::conv2d_workspace_bytes_cuda<double>(s, 1);
+    for (int which = 0; which < 3; ++which) {
+        CAPTURE(which);
+        std::vector<double> out(which == 0 ? full.grad_x.size() : which == 1 ? full.grad_weight.size() : full.grad_bias.size());
+        snn::synapse::conv2d_backward_args<double> bw;
+        bw.shape = s;
+        bw.grad_y = gy.data();
+        bw.x = which == 1 ? x.data() : nullptr;
+        bw.weight = which == 0 ? w.data() : nullptr;
+        (which == 0 ? bw.grad_x : which == 1 ? bw.grad_weight : bw.grad_bias) = out.data();
+        snn_test::conv2d_backward_cuda(bw, min_bytes);
+        check_close(out, which == 0 ? full.grad_x : which == 1 ? full.grad_weight : full.grad_bias, 1e-12, 8.0, "gradient alone");
+    }
+}
+
+TEST_CASE("CUDA conv2d rejects bad arguments before launching") {
+    auto thrown_argument = [](auto&& call) -> std::string {
+        try {
+            call();
+        } catch (const snn::invalid_argument& e) {
+            return e.argument();
+        }
+        return "(nothing thrown)";
+    };
+    const auto s = conv_shape_of({2, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2});
+    std::vector<float> buf(4096);
+    snn::synapse::conv2d_forward_args<float> f;
+    f.shape = s;
+    f.x = buf.data();
+    f.weight = buf.data();
+    f.y = buf.data();
+    const std::size_t min_bytes = snn_test::conv2d_workspace_bytes_cuda<float>(s, 1);
+    // Forward needs only the column region: less than that for one image is too little.
+    CHECK(thrown_argument([&] { snn_test::conv2d_forward_cuda(f, 0); }) == "workspace_bytes");
+    CHECK(thrown_argument([&] { snn_test::conv2d_forward_cuda(f, 100); }) == "workspace_bytes");
+    snn::synapse::conv2d_backward_args<float> b;
+    b.shape = s;
+    b.grad_y = buf.data();
+    b.x = buf.data();
+    b.weight = buf.data();
+    b.grad_x = buf.data();
+    b.grad_weight = buf.data();
+    b.grad_bias = buf.data();
+    CHECK(thrown_argument([&] { snn_test::conv2d_backward_cuda(b, min_bytes - 1); }) == "workspace_bytes");
+    auto no_x = f;
+    no_x.x = nullptr;
+    CHECK(thrown_argument([&] { snn_test::conv2d_forward_cuda(no_x, min_bytes); }) == "x");
+    auto bad_groups = f;
+    bad_groups.shape.groups = 3;
+    CHECK(thrown_argument([&] { snn_test::conv2d_forward_cuda(bad_groups, min_bytes); }) == "groups");
+    auto nothing = b;
+    nothing.grad_x = nullptr;
+    nothing.grad_weight = nullptr;
+    nothing.grad_bias = nullptr;
+    CHECK(thrown_argument([&] { snn_test::conv2d_backward_cuda(nothing, min_bytes); }) == "grad_x");
+    auto no_weight = b;
+    no_weight.weight = nullptr;
+    CHECK(thrown_argument([&] { snn_test::conv2d_backward_cuda(no_weight, min_bytes); }) == "weight");
+    CHECK(thrown_argument([&] { snn_test::conv2d_workspace_bytes_cuda<float>(s, -1); }) == "images_per_chunk");
+    auto too_big_kernel = s;
+    too_big_kernel.kernel_h = 9;
+    CHECK(thrown_argument([&] { snn_test::conv2d_workspace_bytes_cuda<float>(too_big_kernel, 0); }) == "kernel_h");
+}
