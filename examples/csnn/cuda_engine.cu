@@ -208,7 +208,7 @@ private:
         d3_.reserve(sz(TN * H)), s3_.reserve(sz(TN * H));
         d4_.reserve(sz(TN * class_count)), s4_.reserve(sz(TN * class_count));
         for (auto* b : {&bn1_mean_, &bn1_invstd_, &bn2_mean_, &bn2_invstd_}) b->reserve(sz(C_));
-        conv_ws_bytes_ = std::max(snn::cuda::conv2d_workspace_bytes(conv_shape(N, 1, 28)), snn::cuda::conv2d_workspace_bytes(conv_shape(TN, C_, 14)));
+        conv_ws_bytes_ = std::max(snn::cuda::conv2d_workspace_bytes<float>(conv_shape(N, 1, 28)), snn::cuda::conv2d_workspace_bytes<float>(conv_shape(TN, C_, 14)));
         conv_ws_.reserve(conv_ws_bytes_);
         host_loss_.resize(sz(N)), host_hit_.resize(sz(N));
         if (!training) return;

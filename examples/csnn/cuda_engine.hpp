@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "float_csnn.hpp"
+#include "model.hpp"
 
 namespace csnn {
 
