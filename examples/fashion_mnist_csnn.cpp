@@ -56,7 +56,7 @@ struct options {
     device_choice device = device_choice::automatic;
     int channels = 0;  // 0: 128 on CUDA, 16 on the CPU
     bool channels_given = false;
-    int epochs = -1;   // -1: 1 on the CPU, 8 on CUDA
+    int epochs = -1;   // -1: 1 on the CPU, 30 on CUDA
     int batch = 0;     // 0: 64 on the CPU, 128 on CUDA (the example's -b)
     double lr = 1e-3;
     int train_limit = 0;  // 0: all 60000
@@ -73,7 +73,7 @@ const char* const usage =
     "usage: snn-example-fashion-mnist-csnn [options]\n"
     "  --device D        auto (default: CUDA when a GPU is present), cpu or cuda\n"
     "  --channels C      convolution channels (default 128 on CUDA, 16 on the CPU; SpikingJelly's example uses 128)\n"
-    "  --epochs E        training epochs (default 8 on CUDA, 1 on the CPU; 0 with --load: evaluate only)\n"
+    "  --epochs E        training epochs (default 30 on CUDA, 1 on the CPU; 0 with --load: evaluate only)\n"
     "  --batch B         training batch size (default 128 on CUDA, 64 on the CPU)\n"
     "  --lr LR           Adam learning rate, cosine-annealed over the epochs (default 1e-3)\n"
     "  --train-limit K   train on the first K images of the shuffled training set (default: all 60000)\n"
@@ -176,7 +176,7 @@ int run(options opt) {
     if (!std::filesystem::is_directory(opt.out_dir)) throw usage_error("--out '" + opt.out_dir + "' is not a directory");
     const bool gpu = gpu_expected(opt);
     if (opt.channels == 0) opt.channels = gpu ? 128 : 16;
-    if (opt.epochs < 0) opt.epochs = gpu ? 8 : 1;
+    if (opt.epochs < 0) opt.epochs = gpu ? 30 : 1;
     if (opt.batch == 0) opt.batch = gpu ? 128 : 64;
     std::int64_t C = opt.channels;
     if (!opt.load_dir.empty()) {

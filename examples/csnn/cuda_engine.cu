@@ -152,7 +152,7 @@ public:
     double train_step(const float* x, const std::uint8_t* labels, std::int64_t n, double lr, int& correct) override {
         prepare(n, true);
         upload_batch(x, labels, n);
-        forward(n, bn_mode::train);
+        forward(n, bn_mode::train, true);
         loss_kernel(n, true);
         backward(n);
         adam_step(lr);
@@ -162,7 +162,7 @@ public:
     double evaluate_batch(const float* x, const std::uint8_t* labels, std::int64_t n, bn_mode mode, int& correct) override {
         prepare(n, false);
         upload_batch(x, labels, n);
-        forward(n, mode);
+        forward(n, mode, false);
         loss_kernel(n, false);
         return finish(n, correct);
     }
@@ -272,9 +272,9 @@ private:
         check_cuda(snn::cuda::dense_forward(blas_, a, stream_, math_), "dense_forward");
     }
 
-    void forward(std::int64_t N, bn_mode mode) {
+    /// `training`: keep what backward needs (the IF kernels' h_seq).
+    void forward(std::int64_t N, bn_mode mode, bool training) {
         const std::int64_t TN = steps * N;
-        const bool training = mode != bn_mode::running_stats;
         conv_forward(x_.get(), conv1_w, c1_.get(), conv_shape(N, 1, 28));
         batch_norm(c1_.get(), a1_.get(), N, 784, bn1_gamma, bn1_mean_.get(), bn1_invstd_.get(), mode);
         const std::size_t per_step = static_cast<std::size_t>(N * C_ * 784);
