@@ -109,8 +109,7 @@ struct half_workspace {
     std::int64_t n = 0;
     std::vector<float> x;                        // [N, 1, 28, 28] the input, binary16 values
     std::vector<float> c1;                       // [N, C, 28, 28] conv1 float32 sums
-    std::vector<snn::binary16> a1;               // [N, C*784] BN1 output: IF1's input at every step
-    std::vector<snn::binary16> v1, v1_next;      // [N*C*784] IF1 membrane between steps
+    std::vector<snn::binary16> a1;               // [T, N*C*784] BN1 output repeated over T: IF1's input
     std::vector<snn::binary16> s1;               // [T, N*C*784] IF1 spikes
     std::vector<float> p1;                       // [T*N, C, 14, 14] pool1 (0/1)
     std::vector<float> c2;                       // [T*N, C*196] conv2 float32 sums
@@ -128,7 +127,7 @@ struct half_workspace {
         auto sz = [](std::int64_t e) { return static_cast<std::size_t>(e); };
         const std::int64_t TN = steps * batch, L1 = C * 784, L2 = C * 196, L3 = C * 49, H = C * 16;
         x.resize(sz(batch * 784));
-        c1.resize(sz(batch * L1)), a1.resize(sz(batch * L1)), v1.resize(sz(batch * L1)), v1_next.resize(sz(batch * L1));
+        c1.resize(sz(batch * L1)), a1.resize(sz(TN * L1));
         s1.resize(sz(TN * L1)), p1.resize(sz(TN * L2));
         c2.resize(sz(TN * L2)), a2.resize(sz(TN * L2)), s2.resize(sz(TN * L2)), p2.resize(sz(TN * L3));
         d3.resize(sz(TN * H)), a3.resize(sz(TN * H)), s3.resize(sz(TN * H)), f3.resize(sz(TN * H));
@@ -193,37 +192,32 @@ public:
         ws.resize(n, C);
         std::transform(pixels, pixels + n * image_pixels, ws.x.begin(), [](float f) { return snn::round_to_binary16(f); });  // img.half()
 
-        // conv1 + BN1 once: the input is the same image at every step (torch repeats it T times
-        // and computes the same bits T times).
+        // conv1 + BN1 once, copied to every step: the input is the same image at every step
+        // (torch repeats it T times and computes the same bits T times).
         snn::synapse::conv2d_forward_args<float> conv1;
         conv1.shape = conv_shape(n, 1, 28), conv1.x = ws.x.data(), conv1.weight = p_.conv1_w.data(), conv1.y = ws.c1.data();
         snn::cpu::conv2d_forward(conv1, single_thread);
         half_detail::batch_norm_to_half(ws.c1.data(), ws.a1.data(), n, C, 784, p_.bn1_scale.data(), p_.bn1_shift.data());
-        // IF1 one step at a time on the same input (the membrane is binary16 in both neurons, so
-        // chaining single steps gives the bits of one T-step call), pooling each step.
-        for (std::int64_t t = 0; t < steps; ++t) {
-            snn::binary16* spikes = ws.s1.data() + t * n * L1;
-            fire(ws.a1.data(), t == 0 ? nullptr : ws.v1.data(), spikes, ws.v1_next.data(), 1, n * L1);
-            std::swap(ws.v1, ws.v1_next);
-            half_detail::max_pool2(spikes, ws.p1.data() + t * n * L2, n * C, 28);
-        }
+        for (std::int64_t t = 1; t < steps; ++t) std::copy(ws.a1.begin(), ws.a1.begin() + n * L1, ws.a1.begin() + t * n * L1);
+        fire(ws.a1.data(), ws.s1.data(), steps, n * L1);
+        half_detail::max_pool2(ws.s1.data(), ws.p1.data(), TN * C, 28);
 
         snn::synapse::conv2d_forward_args<float> conv2;
         conv2.shape = conv_shape(TN, C, 14), conv2.x = ws.p1.data(), conv2.weight = p_.conv2_w.data(), conv2.y = ws.c2.data();
         snn::cpu::conv2d_forward(conv2, single_thread);
         half_detail::batch_norm_to_half(ws.c2.data(), ws.a2.data(), TN, C, 196, p_.bn2_scale.data(), p_.bn2_shift.data());
-        fire(ws.a2.data(), nullptr, ws.s2.data(), nullptr, steps, n * L2);
+        fire(ws.a2.data(), ws.s2.data(), steps, n * L2);
         half_detail::max_pool2(ws.s2.data(), ws.p2.data(), TN * C, 14);
 
         // Flatten: [T*N, C, 7, 7] is [T*N, C*49] in memory; [T*N, F] rows are T-major, i.e. [T, N*F].
         dense(ws.p2.data(), p_.fc1_w.data(), ws.d3.data(), TN, L3, H);
         half_detail::round_to_half(ws.d3.data(), ws.a3.data(), TN * H);
-        fire(ws.a3.data(), nullptr, ws.s3.data(), nullptr, steps, n * H);
+        fire(ws.a3.data(), ws.s3.data(), steps, n * H);
         half_detail::to_float(ws.s3.data(), ws.f3.data(), TN * H);
 
         dense(ws.f3.data(), p_.fc2_w.data(), ws.d4.data(), TN, H, class_count);
         half_detail::round_to_half(ws.d4.data(), ws.a4.data(), TN * class_count);
-        fire(ws.a4.data(), nullptr, ws.s4.data(), nullptr, steps, n * class_count);
+        fire(ws.a4.data(), ws.s4.data(), steps, n * class_count);
         half_detail::to_float(ws.s4.data(), ws.out.data(), TN * class_count);
     }
 
@@ -246,17 +240,17 @@ private:
         snn::cpu::dense_forward(a, single_thread);
     }
 
-    /// IF (v_threshold 1, hard reset to 0) over x [steps, neurons]; v_init null: v = 0.
-    void fire(const snn::binary16* x, const snn::binary16* v_init, snn::binary16* spike, snn::binary16* v_last, std::int64_t T, std::int64_t neurons) const {
+    /// IF (v_threshold 1, hard reset to 0, v = 0 at the start) over x [T, neurons].
+    void fire(const snn::binary16* x, snn::binary16* spike, std::int64_t T, std::int64_t neurons) const {
         if (numerics_ == half_numerics::float16_gpu) {
             snn::forward_args<sj_half_if> f;
-            f.steps = T, f.neurons = neurons, f.x = x, f.v_init = v_init, f.spike = spike, f.v_last = v_last;
+            f.steps = T, f.neurons = neurons, f.x = x, f.spike = spike;
             snn::cpu::forward_inference(snn::neuron_params{}, f, snn::cpu::backend::simd, single_thread);
         } else {
             snn::emu::lynxi::sj_lynxi_params p;  // IFNode: v_threshold 1, hard reset to 0
             p.device = snn::emu::lynxi::torch_device::cpu;
             snn::emu::lynxi::sj_lynxi_args<snn::binary16> a;
-            a.steps = T, a.neurons = neurons, a.x = x, a.v_init = v_init, a.spike = spike, a.v_last = v_last;
+            a.steps = T, a.neurons = neurons, a.x = x, a.spike = spike;
             snn::emu::lynxi::sj_lynxi_forward<xsimd::default_arch>(p, a, single_thread);
         }
     }
