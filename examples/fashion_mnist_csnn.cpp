@@ -295,7 +295,7 @@ int run(options opt) {
               << "  float32 (snn " << (on_gpu ? "CUDA" : "CPU ") << " kernels)                   " << std::fixed << std::setprecision(2) << 100.0 * test_result.accuracy << "%\n";
     for (const auto& [numerics, row] : half_rows) {
         std::ostringstream name;
-        name << "  " << std::left << std::setw(42) << half_numerics_label(numerics);
+        name << "  " << std::left << std::setw(45) << half_numerics_label(numerics);
         std::cout << name.str() << std::fixed << std::setprecision(2) << 100.0 * row.accuracy << "%  (" << std::showpos << 100.0 * (row.accuracy - test_result.accuracy)
                   << std::noshowpos << " points vs float32; CPU emulation, " << std::setprecision(1) << row.seconds << " s)\n";
     }
