@@ -12,6 +12,10 @@
 // - Weights start from torch's default init drawn from std::mt19937 with --seed, so numbers
 //   match torch's in distribution, not bit for bit.
 //
+// float16 rows: the trained model evaluated as `model.half()` with SpikingJelly's IFNode on a GPU
+// and with lynxi_exchange's IFNode (the Lynxi tutorial's path), emulated bit for bit in the
+// neurons on the CPU (csnn/half_eval.hpp says what is exact); --no-half skips them.
+//
 // Saved models: --out DIR writes csnn_manifest.txt plus one float32 .npy per tensor (torch's
 // state_dict names and shapes, e.g. conv1.weight.npy [C, 1, 3, 3]); --load DIR reads them back
 // (the manifest fixes C; a missing, corrupt or mismatched file stops with an error naming it).
