@@ -182,6 +182,7 @@ public:
     using sj_half_if = snn::if_neuron<snn::precision::b16_torch_cuda, snn::surrogate::atan>;
 
     half_network(const half_parameters& params, half_numerics numerics) : p_(params), numerics_(numerics) {}
+    half_network(half_parameters&&, half_numerics) = delete;  // keeps a reference: no temporaries
 
     half_numerics numerics() const { return numerics_; }
 
