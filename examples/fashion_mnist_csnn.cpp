@@ -12,6 +12,10 @@
 // - Weights start from torch's default init drawn from std::mt19937 with --seed, so numbers
 //   match torch's in distribution, not bit for bit.
 //
+// float16 rows: the trained model evaluated as `model.half()` with SpikingJelly's IFNode on a GPU
+// and with lynxi_exchange's IFNode (the Lynxi tutorial's path), emulated bit for bit in the
+// neurons on the CPU (csnn/half_eval.hpp says what is exact); --no-half skips them.
+//
 // Saved models: --out DIR writes csnn_manifest.txt plus one float32 .npy per tensor (torch's
 // state_dict names and shapes, e.g. conv1.weight.npy [C, 1, 3, 3]); --load DIR reads them back
 // (the manifest fixes C; a missing, corrupt or mismatched file stops with an error naming it).
@@ -37,6 +41,7 @@
 #include "csnn/common.hpp"
 #include "csnn/curves.hpp"
 #include "csnn/float_csnn.hpp"
+#include "csnn/half_eval.hpp"
 
 #ifdef SNN_EXAMPLE_WITH_CUDA
 #include "csnn/cuda_engine.hpp"
@@ -64,6 +69,7 @@ struct options {
     int threads = 0;
     bool check = false;
     bool tf32 = false;
+    bool half = true;  // --no-half: skip the float16 / Lynxi evaluation
     std::string data_dir = "/usr/share/datasets/fashion-mnist";
     std::string out_dir = ".";
     std::string load_dir;
@@ -83,6 +89,7 @@ const char* const usage =
     "  --out DIR         where the curves (csnn_curves.svg) and the model (csnn_manifest.txt + .npy) go (default .)\n"
     "  --load DIR        start from the model saved in DIR instead of random weights\n"
     "  --tf32            CUDA: TF32 tensor-core GEMMs for the convolutions and linear layers (default IEEE float32)\n"
+    "  --no-half         skip the float16 / Lynxi float16 evaluation of the trained model (CPU emulation)\n"
     "  --check           exit 1 unless training lowered the loss on a fixed probe batch\n";
 
 long long parse_integer(const std::string& text, const std::string& option, long long lo, long long hi) {
@@ -108,6 +115,10 @@ options parse_options(int argc, char** argv) {
         }
         if (arg == "--check" || arg == "--tf32") {
             (arg == "--check" ? opt.check : opt.tf32) = true;
+            continue;
+        }
+        if (arg == "--no-half") {
+            opt.half = false;
             continue;
         }
         if (i + 1 >= argc) throw usage_error("unknown option or missing value: '" + arg + "'\n" + usage);
@@ -266,6 +277,15 @@ int run(options opt) {
         std::cout << "wrote " << opt.out_dir << "/" << float_model_files.manifest << " (+ " << m.all().size() << " .npy files)\n";
     }
     // stage: float16 / Lynxi evaluation of the trained float model
+    // The trained model in float16 numerics, emulated on the CPU (csnn/half_eval.hpp): as
+    // model.half() with SpikingJelly's IFNode on a GPU, and with lynxi_exchange's IFNode.
+    std::vector<std::pair<half_numerics, half_eval_result>> half_rows;
+    if (opt.half) {
+        for (half_numerics numerics : {half_numerics::float16_gpu, half_numerics::lynxi}) {
+            const std::string label = numerics == half_numerics::float16_gpu ? "float16 test" : "Lynxi test  ";
+            half_rows.emplace_back(numerics, evaluate_half(m, numerics, test, test_order, test_order.size(), opt.threads, label));
+        }
+    }
 
     // stage: Loihi variant
 
@@ -278,12 +298,24 @@ int run(options opt) {
         std::cout << "wrote " << svg_path << "\n";
     }
     std::cout << "\n  numerics                                  test accuracy\n"
-              << "  float32 (snn " << (on_gpu ? "CUDA" : "CPU ") << " kernels)                   " << std::fixed << std::setprecision(2) << 100.0 * test_result.accuracy << "%\n\n";
+              << "  float32 (snn " << (on_gpu ? "CUDA" : "CPU ") << " kernels)                   " << std::fixed << std::setprecision(2) << 100.0 * test_result.accuracy << "%\n";
+    for (const auto& [numerics, row] : half_rows) {
+        std::ostringstream name;
+        name << "  " << std::left << std::setw(45) << half_numerics_label(numerics);
+        std::cout << name.str() << std::fixed << std::setprecision(2) << 100.0 * row.accuracy << "%  (" << std::showpos << 100.0 * (row.accuracy - test_result.accuracy)
+                  << std::noshowpos << " points vs float32; CPU emulation, " << std::setprecision(1) << row.seconds << " s)\n";
+    }
+    std::cout << "\n";
     const double total = seconds_since(started);
     std::cout << "RESULT device=" << (on_gpu ? "cuda" : "cpu") << " channels=" << C << " epochs=" << opt.epochs << " train_images=" << train_count
               << " probe_loss_before=" << std::setprecision(6) << probe_before << " probe_loss_after=" << probe_after << " test_accuracy=" << test_result.accuracy
               << " train_seconds=" << std::setprecision(1) << train_seconds << " seconds_per_epoch=" << (opt.epochs > 0 ? train_seconds / opt.epochs : 0.0)
-              << " total_seconds=" << total << std::endl;
+              << " total_seconds=" << total;
+    for (const auto& [numerics, row] : half_rows) {
+        const char* key = numerics == half_numerics::float16_gpu ? "float16" : "lynxi";
+        std::cout << ' ' << key << "_accuracy=" << std::setprecision(6) << row.accuracy << ' ' << key << "_eval_seconds=" << std::setprecision(1) << row.seconds;
+    }
+    std::cout << std::endl;
     if (opt.check && opt.epochs > 0 && !(probe_after < probe_before)) {
         std::cerr << "check failed: the probe loss did not fall (" << probe_before << " -> " << probe_after << ")\n";
         return 1;
