@@ -173,7 +173,7 @@ case "$1" in
     demo)
         install_dependencies
         build_preset release
-        section "demo: snn-example-fashion-mnist-csnn (trains a CSNN on Fashion-MNIST, CPU)"
+        section "demo: snn-example-fashion-mnist-csnn (trains a CSNN on Fashion-MNIST: CUDA when a GPU is present, else the CPU)"
         example="build/release/examples/snn-example-fashion-mnist-csnn"
         if [[ ! -x "$example" ]]; then
             echo "${example} was not built (is examples/fashion_mnist_csnn.cpp there, and Eigen found?)" >&2
