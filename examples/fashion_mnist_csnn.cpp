@@ -69,6 +69,7 @@ struct options {
     int threads = 0;
     bool check = false;
     bool tf32 = false;
+    bool compare_engines = false;  // --compare-engines: CPU vs CUDA engine check, then exit
     bool half = true;  // --no-half: skip the float16 / Lynxi evaluation
     std::string data_dir = "/usr/share/datasets/fashion-mnist";
     std::string out_dir = ".";
@@ -90,6 +91,7 @@ const char* const usage =
     "  --load DIR        start from the model saved in DIR instead of random weights\n"
     "  --tf32            CUDA: TF32 tensor-core GEMMs for the convolutions and linear layers (default IEEE float32)\n"
     "  --no-half         skip the float16 / Lynxi float16 evaluation of the trained model (CPU emulation)\n"
+    "  --compare-engines run the same batches through the CPU and the CUDA engine and compare (exit 1 on a mismatch)\n"
     "  --check           exit 1 unless training lowered the loss on a fixed probe batch\n";
 
 long long parse_integer(const std::string& text, const std::string& option, long long lo, long long hi) {
@@ -115,6 +117,10 @@ options parse_options(int argc, char** argv) {
         }
         if (arg == "--check" || arg == "--tf32") {
             (arg == "--check" ? opt.check : opt.tf32) = true;
+            continue;
+        }
+        if (arg == "--compare-engines") {
+            opt.compare_engines = true;
             continue;
         }
         if (arg == "--no-half") {
@@ -180,6 +186,68 @@ bool gpu_expected(const options& opt) {
 #endif
 }
 
+/// --compare-engines: the CPU and CUDA engines on the same model and batches. Evaluation with
+/// the initial weights must give the same loss and predictions up to spikes that flip where a
+/// membrane is within float32 rounding of the threshold (the GEMMs sum in different orders);
+/// a few training steps must give the same loss curve and nearly the same parameters.
+int compare_engines(const options& opt, const dataset& train) {
+#ifdef SNN_EXAMPLE_WITH_CUDA
+    const std::int64_t C = opt.channels_given ? opt.channels : 16, batch = 128;
+    constexpr int train_steps = 5;
+    model cpu_model(C), gpu_model(C);
+    cpu_model.initialise(opt.seed), gpu_model.initialise(opt.seed);
+    std::string why_not;
+    std::unique_ptr<float_engine> gpu = make_cuda_engine(gpu_model, opt.tf32, why_not);
+    if (!gpu) throw usage_error("--compare-engines: " + why_not);
+    cpu_engine cpu(cpu_model, opt.threads);
+    std::vector<int> order(static_cast<std::size_t>(train.count));
+    std::iota(order.begin(), order.end(), 0);
+    std::vector<float> x(static_cast<std::size_t>(batch) * image_pixels);
+    std::vector<std::uint8_t> labels;
+    bool ok = true;
+    std::cout << "comparing the CPU engine (" << cpu.description() << ") with " << gpu->description() << ", C = " << C << ", batch " << batch << "\n";
+    for (int b = 0; b < 4; ++b) {
+        gather_images(train, order, static_cast<std::size_t>(b * batch), batch, x.data(), labels);
+        int cpu_correct = 0, gpu_correct = 0;
+        const double cpu_loss = cpu.evaluate_batch(x.data(), labels.data(), batch, bn_mode::batch_stats_only, cpu_correct);
+        const double gpu_loss = gpu->evaluate_batch(x.data(), labels.data(), batch, bn_mode::batch_stats_only, gpu_correct);
+        const bool same = std::abs(cpu_loss - gpu_loss) <= 0.02 * cpu_loss + 1e-6 && std::abs(cpu_correct - gpu_correct) <= 2;
+        ok = ok && same;
+        std::cout << "  eval batch " << b << ": loss " << std::setprecision(8) << cpu_loss << " (CPU) " << gpu_loss << " (CUDA), correct " << cpu_correct << " / "
+                  << gpu_correct << (same ? "" : "  MISMATCH") << "\n";
+    }
+    for (int step = 0; step < train_steps; ++step) {
+        gather_images(train, order, static_cast<std::size_t>(step * batch), batch, x.data(), labels);
+        int cpu_correct = 0, gpu_correct = 0;
+        const double cpu_loss = cpu.train_step(x.data(), labels.data(), batch, opt.lr, cpu_correct);
+        const double gpu_loss = gpu->train_step(x.data(), labels.data(), batch, opt.lr, gpu_correct);
+        const bool same = std::abs(cpu_loss - gpu_loss) <= 0.05 * cpu_loss + 1e-6;
+        ok = ok && same;
+        std::cout << "  train step " << step << ": loss " << cpu_loss << " (CPU) " << gpu_loss << " (CUDA)" << (same ? "" : "  MISMATCH") << "\n";
+    }
+    gpu->download();
+    // Adam moves each parameter by at most about lr per step, so differences are measured in lr.
+    double worst = 0.0, sum = 0.0;
+    std::size_t count = 0;
+    const auto cpu_tensors = cpu_model.all(), gpu_tensors = gpu_model.all();
+    for (std::size_t t = 0; t < cpu_tensors.size(); ++t)
+        for (std::size_t i = 0; i < cpu_tensors[t]->value.size(); ++i) {
+            const double d = std::abs(static_cast<double>(cpu_tensors[t]->value[i]) - gpu_tensors[t]->value[i]) / opt.lr;
+            worst = std::max(worst, d), sum += d, ++count;
+        }
+    const double mean = sum / static_cast<double>(count);
+    const bool params_ok = mean <= 0.05;
+    ok = ok && params_ok;
+    std::cout << "  parameters after " << train_steps << " Adam steps: mean |CPU - CUDA| = " << mean << " lr, max " << worst << " lr"
+              << (params_ok ? "" : "  MISMATCH") << "\n"
+              << (ok ? "engines agree" : "engines DISAGREE") << std::endl;
+    return ok ? 0 : 1;
+#else
+    (void)opt, (void)train;
+    throw usage_error("--compare-engines: this program was built without CUDA");
+#endif
+}
+
 // ------------------------------------------------------------------------------------------
 
 int run(options opt) {
@@ -197,6 +265,7 @@ int run(options opt) {
         C = saved;
     }
     const dataset train = load_split(opt.data_dir, "train");
+    if (opt.compare_engines) return compare_engines(opt, train);
     const dataset test = load_split(opt.data_dir, "t10k");
 
     model m(C);
