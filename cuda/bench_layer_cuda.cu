@@ -13,7 +13,10 @@
 // spikes are written as float32, the dtype the next Linear would read.
 //
 // Rows: "fp32" (IEEE float32 GEMMs, the anchor's setting) and "tf32" (tensor-core TF32 GEMMs,
-// labelled separately: a different numeric result). --anchor FILE prints SpikingJelly's best
+// labelled separately: a different numeric result). Column "weight" is the dense weight layout
+// (snn::synapse::weight_layout): "in_out" ([in, out], the NN GEMM, faster in cuBLAS) for the
+// fp32 and tf32 rows, plus one fp32 row per n with torch's "out_in" ([out, in], TN GEMM) for
+// comparison. --anchor FILE prints SpikingJelly's best
 // time and peak memory at the same n (anchor-bench-sj-on-config-h200.csv) beside each row.
 //
 //   snn-bench-layer-cuda [--anchor FILE] [--sizes 4096,8192,16384] [--steps 500] [--batch 16]
@@ -111,14 +114,19 @@ std::map<std::int64_t, anchor_row> read_anchor(const std::string& path) {
     return best;
 }
 
+const char* layout_name(snn::synapse::weight_layout layout) {
+    return layout == snn::synapse::weight_layout::in_out ? "in_out" : "out_in";
+}
+
 struct result {
     std::int64_t n;
-    std::string math;
+    std::string math, layout;
     float fwd_ms, bwd_ms;
     double fwd_peak_gb, peak_gb, free_drop_gb;
 };
 
-result run_layer(cublasHandle_t handle, std::int64_t n, std::int64_t steps, std::int64_t batch, int reps, bool grad_input, snn::cuda::gemm_math math) {
+result run_layer(cublasHandle_t handle, std::int64_t n, std::int64_t steps, std::int64_t batch, int reps, bool grad_input, snn::cuda::gemm_math math,
+                 snn::synapse::weight_layout layout) {
     const std::int64_t rows = steps * batch, neurons = batch * n;
     const std::size_t act = static_cast<std::size_t>(rows * n) * sizeof(float);  // one [T*16, n] float32 tensor
     const std::size_t weight_bytes = static_cast<std::size_t>(n * n) * sizeof(float);
@@ -145,7 +153,8 @@ result run_layer(cublasHandle_t handle, std::int64_t n, std::int64_t steps, std:
     dense_f.in_features = n;
     dense_f.out_features = n;
     dense_f.x = x.f();
-    dense_f.weight = weight.f();
+    dense_f.weight = weight.f();  // random: [n, n] in either layout
+    dense_f.layout = layout;
     dense_f.y = current.f();  // [T*16, n] == the LIF's [T, 16 n]
     snn::forward_args<lif> lif_f;
     lif_f.steps = steps;
@@ -168,6 +177,7 @@ result run_layer(cublasHandle_t handle, std::int64_t n, std::int64_t steps, std:
     dense_b.x = x.f();
     dense_b.weight = weight.f();
     dense_b.grad_weight = grad_weight.f();
+    dense_b.layout = layout;
     dense_b.grad_x = grad_input ? grad_x.f() : nullptr;
     const snn::neuron_params params;  // tau 2, threshold 1, hard reset to 0, ATan alpha 2
 
@@ -182,7 +192,7 @@ result run_layer(cublasHandle_t handle, std::int64_t n, std::int64_t steps, std:
     std::size_t free_after = 0;
     check(cudaMemGetInfo(&free_after, &total), "cudaMemGetInfo");
     const double drop = free_before > free_after ? static_cast<double>(free_before - free_after) * gb : 0.0;
-    return {n, math == snn::cuda::gemm_math::tf32 ? "tf32" : "fp32", fwd_ms, bwd_ms, fwd_peak, peak, drop};
+    return {n, math == snn::cuda::gemm_math::tf32 ? "tf32" : "fp32", layout_name(layout), fwd_ms, bwd_ms, fwd_peak, peak, drop};
 }
 
 /// The demo's conv layers: forward and backward times at `images_per_chunk` (0: whole batch).
@@ -367,16 +377,24 @@ int run_benchmark(int argc, char** argv) {
     std::printf("%s: %s, Linear(n, n, bias=False) + LIF(tau 2, ATan), batch %lld, T = %lld, LIF in recompute mode, %s, median of %d\n",
                 program, prop.name, static_cast<long long>(batch), static_cast<long long>(steps),
                 grad_input ? "backward with grad of the input" : "backward without grad of the input (as the anchor)", reps);
-    std::printf("%7s %5s %10s %10s %9s %9s %10s | %-26s %-26s %-18s\n", "n", "gemm", "fwd_ms", "bwd_ms", "fwd_GB", "peak_GB", "free_drop",
+    std::printf("weight: in_out = [in, out] (NN GEMM), out_in = torch's [out, in] (TN GEMM)\n");
+    std::printf("%7s %5s %7s %10s %10s %9s %9s %10s | %-26s %-26s %-18s\n", "n", "gemm", "weight", "fwd_ms", "bwd_ms", "fwd_GB", "peak_GB", "free_drop",
                 "anchor fwd_ms (x faster)", "anchor bwd_ms (x faster)", "anchor peak_GB");
     std::vector<result> results;
+    struct row_kind {
+        snn::cuda::gemm_math math;
+        snn::synapse::weight_layout layout;
+    };
+    const row_kind row_kinds[] = {{snn::cuda::gemm_math::fp32, snn::synapse::weight_layout::in_out},
+                                  {snn::cuda::gemm_math::fp32, snn::synapse::weight_layout::out_in},
+                                  {snn::cuda::gemm_math::tf32, snn::synapse::weight_layout::in_out}};
     for (const std::int64_t n : sizes)
-        for (const auto math : {snn::cuda::gemm_math::fp32, snn::cuda::gemm_math::tf32}) {
-            if (math == snn::cuda::gemm_math::tf32 && !tf32) continue;
-            const result r = run_layer(handle, n, steps, batch, reps, grad_input, math);
+        for (const auto& kind : row_kinds) {
+            if (kind.math == snn::cuda::gemm_math::tf32 && !tf32) continue;
+            const result r = run_layer(handle, n, steps, batch, reps, grad_input, kind.math, kind.layout);
             results.push_back(r);
-            std::printf("%7lld %5s %10.3f %10.3f %9.3f %9.3f %10.3f", static_cast<long long>(r.n), r.math.c_str(), r.fwd_ms, r.bwd_ms, r.fwd_peak_gb,
-                        r.peak_gb, r.free_drop_gb);
+            std::printf("%7lld %5s %7s %10.3f %10.3f %9.3f %9.3f %10.3f", static_cast<long long>(r.n), r.math.c_str(), r.layout.c_str(), r.fwd_ms, r.bwd_ms,
+                        r.fwd_peak_gb, r.peak_gb, r.free_drop_gb);
             const auto it = anchor.find(n);
             if (it != anchor.end()) {
                 const auto& a = it->second;
@@ -392,11 +410,11 @@ int run_benchmark(int argc, char** argv) {
             std::fprintf(stderr, "%s: cannot write --csv %s\n", program, csv_path.c_str());
             return 1;
         }
-        std::fprintf(csv, "n,gemm,fwd_ms,bwd_ms,fwd_peak_GB,peak_GB,free_drop_GB,anchor_fwd_ms,anchor_bwd_ms,anchor_peak_GB\n");
+        std::fprintf(csv, "n,gemm,weight,fwd_ms,bwd_ms,fwd_peak_GB,peak_GB,free_drop_GB,anchor_fwd_ms,anchor_bwd_ms,anchor_peak_GB\n");
         for (const auto& r : results) {
             const auto it = anchor.find(r.n);
-            std::fprintf(csv, "%lld,%s,%.4f,%.4f,%.4f,%.4f,%.4f", static_cast<long long>(r.n), r.math.c_str(), r.fwd_ms, r.bwd_ms, r.fwd_peak_gb,
-                         r.peak_gb, r.free_drop_gb);
+            std::fprintf(csv, "%lld,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f", static_cast<long long>(r.n), r.math.c_str(), r.layout.c_str(), r.fwd_ms, r.bwd_ms,
+                         r.fwd_peak_gb, r.peak_gb, r.free_drop_gb);
             if (it != anchor.end()) std::fprintf(csv, ",%.3f,%.3f,%.2f\n", it->second.fwd_ms, it->second.bwd_ms, it->second.peak_gb);
             else std::fprintf(csv, ",,,\n");
         }
