@@ -15,6 +15,9 @@
 /// (bit n%32 of word [row, n/32], the layout of `forward_args::spike_bits`) and adds the rows of
 /// the transposed weight `[in, out]` (weights.hpp: transpose_weight) of the active inputs. It pays
 /// off below a spike density of about 0.3-0.5 on the CPU (bench/bench_synapse_spikes.cpp); backward of a spike-input layer is `dense_backward` with the 0/1 spikes as x.
+/// The CUDA op (snn/cuda/synapse/dense_spike.cuh) adds in the same order and equals the CPU
+/// op bit for bit; a layer whose weight is stored in_out passes the same buffer as `weight`
+/// (with `layout = in_out`) to dense_forward/dense_backward and as `weight_t` here.
 
 #include <cstdint>
 #include <vector>
