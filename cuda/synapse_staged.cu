@@ -117,6 +117,19 @@ void dense_backward_cuda(const snn::synapse::dense_backward_args<T>& h, bool tf3
 }
 
 template <class T>
+void dense_spike_forward_cuda(const snn::synapse::dense_spike_forward_args<T>& h) {
+    staging s;
+    const std::int64_t M = h.rows, K = h.in_features, O = h.out_features;
+    auto d = h;
+    d.spikes = s.in(h.spikes, M * K);
+    d.spike_bits = s.in(h.spike_bits, M * ((K + 31) / 32));
+    d.weight_t = s.in(h.weight_t, K * O);
+    d.bias = s.in(h.bias, O);
+    d.y = s.out(h.y, M * O, false);
+    s.finish(snn::cuda::dense_spike_forward(d, s.stream()));
+}
+
+template <class T>
 std::size_t conv2d_workspace_bytes_cuda(const snn::synapse::conv2d_shape& shape, std::int64_t images_per_chunk) {
     return snn::cuda::conv2d_workspace_bytes<T>(shape, images_per_chunk);
 }
@@ -211,6 +224,7 @@ void batch_norm_backward_cuda(const snn::synapse::batch_norm_backward_args<T>& h
 #define SNN_STAGED_INSTANTIATE(T)                                                               \
     template void dense_forward_cuda<T>(const snn::synapse::dense_forward_args<T>&, bool);      \
     template void dense_backward_cuda<T>(const snn::synapse::dense_backward_args<T>&, bool);    \
+    template void dense_spike_forward_cuda<T>(const snn::synapse::dense_spike_forward_args<T>&); \
     template std::size_t conv2d_workspace_bytes_cuda<T>(const snn::synapse::conv2d_shape&, std::int64_t); \
     template void conv2d_forward_cuda<T>(const snn::synapse::conv2d_forward_args<T>&, std::size_t, bool);  \
     template void conv2d_backward_cuda<T>(const snn::synapse::conv2d_backward_args<T>&, std::size_t, bool); \

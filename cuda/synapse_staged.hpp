@@ -20,6 +20,8 @@ template <class T>
 void dense_forward_cuda(const snn::synapse::dense_forward_args<T>& host, bool tf32 = false);
 template <class T>
 void dense_backward_cuda(const snn::synapse::dense_backward_args<T>& host, bool tf32 = false);
+template <class T>
+void dense_spike_forward_cuda(const snn::synapse::dense_spike_forward_args<T>& host);
 /// snn::cuda::conv2d_workspace_bytes<T>(shape, images_per_chunk).
 template <class T>
 std::size_t conv2d_workspace_bytes_cuda(const snn::synapse::conv2d_shape& shape, std::int64_t images_per_chunk);

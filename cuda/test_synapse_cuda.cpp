@@ -68,10 +68,12 @@ snn::cpu::execution one_thread() { return snn::cpu::execution{1}; }
 
 TEST_CASE("a CUDA device is present") { REQUIRE(snn_test::cuda_device_present()); }
 
-TEST_CASE_TEMPLATE("dense forward and backward on CUDA equal the CPU op", T, float, double) {
+TEST_CASE_TEMPLATE("dense forward and backward on CUDA equal the CPU op, both weight layouts", T, float, double) {
     const double rel = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+    for (const auto layout : {snn::synapse::weight_layout::out_in, snn::synapse::weight_layout::in_out})
     for (const bool with_bias : {false, true})
         for (const bool accumulate : {false, true}) {
+            CAPTURE(static_cast<int>(layout));  // 0 out_in [O, K], 1 in_out [K, O]
             CAPTURE(with_bias);
             CAPTURE(accumulate);
             const std::int64_t M = 67, K = 131, O = 45;  // odd extents: no tile-multiple luck
@@ -84,6 +86,7 @@ TEST_CASE_TEMPLATE("dense forward and backward on CUDA equal the CPU op", T, flo
             f.x = x.data();
             f.weight = w.data();
             f.bias = with_bias ? b.data() : nullptr;
+            f.layout = layout;  // w is random either way: [O, K] or [K, O]
             std::vector<T> y_cpu(M * O), y_gpu(M * O);
             f.y = y_cpu.data();
             snn::cpu::dense_forward(f, one_thread());
@@ -102,6 +105,7 @@ TEST_CASE_TEMPLATE("dense forward and backward on CUDA equal the CPU op", T, flo
             bw.x = x.data();
             bw.weight = w.data();
             bw.accumulate = accumulate;
+            bw.layout = layout;
             bw.grad_x = gx_cpu.data();
             bw.grad_weight = gw_cpu.data();
             bw.grad_bias = gb_cpu.data();
@@ -114,6 +118,56 @@ TEST_CASE_TEMPLATE("dense forward and backward on CUDA equal the CPU op", T, flo
             check_close(gw_gpu, gw_cpu, rel, 1.0, "grad_weight");
             check_close(gb_gpu, gb_cpu, rel, 1.0, "grad_bias");
         }
+}
+
+TEST_CASE_TEMPLATE("spike-input dense on CUDA equals the CPU op bit for bit (bytes and bit-packed)", T, float, double) {
+    struct spike_case {
+        std::int64_t rows, in, out;
+    };
+    // Partial row blocks (128 rows), column tiles (128 float / 64 double columns) and 32-input
+    // chunks; a single input; several chunks and tiles.
+    const spike_case cases[] = {{300, 70, 200}, {5, 64, 3}, {129, 1, 129}, {257, 100, 300}, {64, 160, 64}};
+    for (const auto& sc : cases)
+        for (const double density : {0.0, 0.05, 0.3, 1.0})
+            for (const bool with_bias : {false, true}) {
+                CAPTURE(sc.rows);
+                CAPTURE(sc.in);
+                CAPTURE(sc.out);
+                CAPTURE(density);
+                CAPTURE(with_bias);
+                const std::int64_t M = sc.rows, K = sc.in, O = sc.out, W = (K + 31) / 32;
+                std::mt19937 rng(static_cast<std::uint32_t>(M * 7 + K * 3 + O));
+                std::bernoulli_distribution fire(density);
+                std::uniform_int_distribution<int> nonzero(1, 255);  // any nonzero byte is a spike
+                std::vector<std::uint8_t> spikes(M * K);
+                std::vector<std::uint32_t> bits(M * W, 0u);
+                for (std::int64_t m = 0; m < M; ++m) {
+                    for (std::int64_t k = 0; k < K; ++k)
+                        if (fire(rng)) {
+                            spikes[m * K + k] = static_cast<std::uint8_t>(nonzero(rng));
+                            bits[m * W + k / 32] |= std::uint32_t{1} << (k % 32);
+                        }
+                    if (K % 32 != 0) bits[m * W + W - 1] |= ~((std::uint32_t{1} << (K % 32)) - 1u);  // garbage past K is ignored
+                }
+                const auto wt = random_values<T>(K * O, 21), b = random_values<T>(O, 22);
+                snn::synapse::dense_spike_forward_args<T> a;
+                a.rows = M;
+                a.in_features = K;
+                a.out_features = O;
+                a.weight_t = wt.data();
+                a.bias = with_bias ? b.data() : nullptr;
+                for (const bool packed : {false, true}) {
+                    CAPTURE(packed);
+                    a.spikes = packed ? nullptr : spikes.data();
+                    a.spike_bits = packed ? bits.data() : nullptr;
+                    std::vector<T> y_cpu(M * O), y_gpu(M * O);
+                    a.y = y_cpu.data();
+                    snn::cpu::dense_spike_forward(a, one_thread());
+                    a.y = y_gpu.data();
+                    snn_test::dense_spike_forward_cuda(a);
+                    check_equal_bits(y_gpu, y_cpu, "y");
+                }
+            }
 }
 
 TEST_CASE("dense with TF32 math stays within TF32 rounding of float32") {
@@ -289,6 +343,24 @@ TEST_CASE("CUDA synapse ops reject bad arguments before launching") {
     f.weight = buf.data();
     f.y = buf.data();
     CHECK_THROWS_AS(snn_test::dense_forward_cuda(f), snn::invalid_argument);  // x null
+    f.x = buf.data();
+    f.layout = static_cast<snn::synapse::weight_layout>(2);
+    CHECK_THROWS_AS(snn_test::dense_forward_cuda(f), snn::invalid_argument);  // not a layout
+    std::vector<std::uint8_t> bytes(8);
+    std::vector<std::uint32_t> words(2);
+    snn::synapse::dense_spike_forward_args<float> sf;
+    sf.rows = 2;
+    sf.in_features = 4;
+    sf.out_features = 3;
+    sf.weight_t = buf.data();
+    sf.y = buf.data();
+    CHECK_THROWS_AS(snn_test::dense_spike_forward_cuda(sf), snn::invalid_argument);  // no spikes
+    sf.spikes = bytes.data();
+    sf.spike_bits = words.data();
+    CHECK_THROWS_AS(snn_test::dense_spike_forward_cuda(sf), snn::invalid_argument);  // both kinds
+    sf.spike_bits = nullptr;
+    sf.weight_t = nullptr;
+    CHECK_THROWS_AS(snn_test::dense_spike_forward_cuda(sf), snn::invalid_argument);  // weight_t null
     snn::synapse::pool2d_backward_args<float> p;
     p.shape.batch = 1;
     p.shape.channels = 1;

@@ -120,6 +120,68 @@ TEST_CASE("dense gradients match finite differences") {
     for (std::size_t i = 0; i < gb.size(); ++i) CHECK(gb[i] == doctest::Approx(2 * gb1[i]));
 }
 
+TEST_CASE_TEMPLATE("dense with the in_out weight layout equals out_in on the transposed weight", T, float, double) {
+    const std::int64_t M = 37, K = 70, O = 23;
+    const auto xd = random_vector(M * K, 11), wd = random_vector(O * K, 12), bd = random_vector(O, 13), gd = random_vector(M * O, 14);
+    const std::vector<T> x(xd.begin(), xd.end()), w(wd.begin(), wd.end()), b(bd.begin(), bd.end()), gy(gd.begin(), gd.end());
+    const auto wt = synapse::transpose_weight(w.data(), O, K);  // [K, O]
+    // Same products, possibly another summation order inside Eigen: equal to rounding.
+    const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-13;
+    auto check_near = [&](const char* what, const std::vector<T>& got, const std::vector<T>& want) {
+        REQUIRE(got.size() == want.size());
+        std::size_t bad = 0;
+        for (std::size_t i = 0; i < got.size(); ++i)
+            if (!(std::abs(double(got[i]) - double(want[i])) <= tol * (1.0 + std::abs(double(want[i]))))) ++bad;
+        INFO(what << ": " << bad << " of " << got.size() << " differ");
+        CHECK(bad == 0);
+    };
+    for (const int threads : {1, 3}) {
+        CAPTURE(threads);
+        const cpu::execution exec{threads};
+        std::vector<T> y_ref(M * O), y(M * O);
+        synapse::dense_forward_args<T> f;
+        f.rows = M, f.in_features = K, f.out_features = O;
+        f.x = x.data(), f.weight = w.data(), f.bias = b.data(), f.y = y_ref.data();
+        cpu::dense_forward(f, exec);
+        f.layout = synapse::weight_layout::in_out;
+        f.weight = wt.data();
+        f.y = y.data();
+        cpu::dense_forward(f, exec);
+        check_near("y", y, y_ref);
+
+        for (const bool accumulate : {false, true}) {
+            CAPTURE(accumulate);
+            // Accumulating starts from the same (transposed) gradients in both layouts.
+            const auto gw0d = random_vector(O * K, 15), gb0d = random_vector(O, 16);
+            std::vector<T> gw_ref(gw0d.begin(), gw0d.end()), gb_ref(gb0d.begin(), gb0d.end()), gb(gb_ref);
+            std::vector<T> gw = synapse::transpose_weight(gw_ref.data(), O, K);
+            std::vector<T> gx_ref(M * K), gx(M * K);
+            synapse::dense_backward_args<T> g;
+            g.rows = M, g.in_features = K, g.out_features = O;
+            g.grad_y = gy.data(), g.x = x.data(), g.weight = w.data(), g.accumulate = accumulate;
+            g.grad_x = gx_ref.data(), g.grad_weight = gw_ref.data(), g.grad_bias = gb_ref.data();
+            cpu::dense_backward(g, exec);
+            g.layout = synapse::weight_layout::in_out;
+            g.weight = wt.data();
+            g.grad_x = gx.data(), g.grad_weight = gw.data(), g.grad_bias = gb.data();
+            cpu::dense_backward(g, exec);
+            check_near("grad_x", gx, gx_ref);
+            check_near("grad_weight [K, O]", gw, synapse::transpose_weight(gw_ref.data(), O, K));
+            check_near("grad_bias", gb, gb_ref);
+
+            // Each gradient alone: the in_out weight gradient and the bias run in separate loops.
+            std::vector<T> gw_alone(gw0d.begin(), gw0d.end()), gb_alone(gb0d.begin(), gb0d.end());
+            gw_alone = synapse::transpose_weight(gw_alone.data(), O, K);
+            g.grad_x = nullptr, g.grad_bias = nullptr, g.grad_weight = gw_alone.data();
+            cpu::dense_backward(g, exec);
+            CHECK(gw_alone == gw);
+            g.grad_weight = nullptr, g.grad_bias = gb_alone.data();
+            cpu::dense_backward(g, exec);
+            CHECK(gb_alone == gb);
+        }
+    }
+}
+
 TEST_CASE_TEMPLATE("dense spike input (bytes and bit-packed) equals the dense GEMM on 0/1 input", T, float, double) {
     const std::int64_t M = 7, K = 70, O = 9;  // K not a multiple of 32: a partial last word
     const std::int64_t words = (K + 31) / 32;
@@ -587,6 +649,8 @@ TEST_CASE("synapse ops reject bad input naming the argument") {
     expect_invalid([&] { cpu::dense_backward(db); }, "grad_x");
     expect_invalid([&] { auto a = db; a.grad_x = p; cpu::dense_backward(a); }, "weight");
     expect_invalid([&] { auto a = db; a.grad_weight = p; cpu::dense_backward(a); }, "x");
+    expect_invalid([&] { auto a = d; a.layout = static_cast<synapse::weight_layout>(7); cpu::dense_forward(a); }, "layout");
+    expect_invalid([&] { auto a = db; a.grad_x = p; a.weight = p; a.layout = static_cast<synapse::weight_layout>(-1); cpu::dense_backward(a); }, "layout");
     synapse::dense_spike_forward_args<float> ds;
     ds.rows = 1, ds.in_features = 3, ds.out_features = 2, ds.weight_t = p, ds.y = p;
     expect_invalid([&] { cpu::dense_spike_forward(ds); }, "spikes");

@@ -1,7 +1,10 @@
 #pragma once
 /// \file
 /// Dense (linear) synapse on CUDA: torch `nn.Linear`, y = x W^T + b, time-folded (`rows` =
-/// T * N). Same arguments as the CPU op (snn/synapse/dense_args.hpp), device pointers.
+/// T * N). Same arguments as the CPU op (snn/synapse/dense_args.hpp), device pointers,
+/// including the weight layout: torch's `out_in` makes the forward a TN GEMM, `in_out` an NN
+/// GEMM, which cuBLAS runs faster for these shapes (float32, n = 16384 layer, H200: 82.4
+/// against 86.3 ms); grad_x swaps (NN for out_in, TN for in_out), grad_weight is NT in both.
 ///
 /// The GEMMs are cuBLAS's on the caller's `cublasHandle_t`: these functions set the handle's
 /// stream to `stream` (cublasSetStream) and leave it set; the handle's workspace, pointer mode
@@ -81,15 +84,19 @@ cudaError_t dense_forward(cublasHandle_t handle, const snn::synapse::dense_forwa
     require(handle != nullptr, "handle", "null cuBLAS handle");
     const std::int64_t M = a.rows, K = a.in_features, O = a.out_features;
     synapse_detail::check_cublas(cublasSetStream(handle, stream), "cublasSetStream");
-    // Row-major Y [M, O] is column-major Y^T [O, M] = W [O, K] (column-major K x O, transposed) * X^T (K x M).
-    synapse_detail::gemm<T>(handle, CUBLAS_OP_T, CUBLAS_OP_N, O, M, K, a.weight, K, a.x, K, T(0), a.y, O, math, "dense_forward GEMM");
+    // Row-major Y [M, O] is column-major Y^T (O x M) = W^T X^T with X^T column-major K x M.
+    if (a.layout == snn::synapse::weight_layout::in_out)  // W [K, O] is column-major O x K: W^T as stored
+        synapse_detail::gemm<T>(handle, CUBLAS_OP_N, CUBLAS_OP_N, O, M, K, a.weight, O, a.x, K, T(0), a.y, O, math, "dense_forward GEMM");
+    else  // W [O, K] is column-major K x O: transposed
+        synapse_detail::gemm<T>(handle, CUBLAS_OP_T, CUBLAS_OP_N, O, M, K, a.weight, K, a.x, K, T(0), a.y, O, math, "dense_forward GEMM");
     if (a.bias == nullptr) return cudaSuccess;
     constexpr int threads = 256;
     synapse_kernel::add_row_bias<<<synapse_detail::grid_blocks(M * O, threads), threads, 0, stream>>>(a.y, a.bias, M, O);
     return cudaGetLastError();
 }
 
-/// grad_x = grad_y W, grad_weight (+)= grad_y^T x, grad_bias (+)= column sums of grad_y.
+/// grad_x = grad_y W, grad_weight (+)= grad_y^T x (in the weight's layout), grad_bias (+)=
+/// column sums of grad_y.
 template <class T>
 cudaError_t dense_backward(cublasHandle_t handle, const snn::synapse::dense_backward_args<T>& a, cudaStream_t stream,
                            gemm_math math = gemm_math::fp32) {
@@ -99,14 +106,25 @@ cudaError_t dense_backward(cublasHandle_t handle, const snn::synapse::dense_back
     require(handle != nullptr, "handle", "null cuBLAS handle");
     const std::int64_t M = a.rows, K = a.in_features, O = a.out_features;
     synapse_detail::check_cublas(cublasSetStream(handle, stream), "cublasSetStream");
-    // grad_x^T (K x M) = W^T (column-major K x O as stored) * grad_y^T (O x M as stored).
-    if (a.grad_x != nullptr)
-        synapse_detail::gemm<T>(handle, CUBLAS_OP_N, CUBLAS_OP_N, K, M, O, a.weight, K, a.grad_y, O, T(0), a.grad_x, K, math,
-                                "dense_backward grad_x GEMM");
-    // grad_weight^T (K x O) = x^T (K x M as stored) * grad_y (M x O: the stored O x M transposed).
-    if (a.grad_weight != nullptr)
-        synapse_detail::gemm<T>(handle, CUBLAS_OP_N, CUBLAS_OP_T, K, O, M, a.x, K, a.grad_y, O, a.accumulate ? T(1) : T(0),
-                                a.grad_weight, K, math, "dense_backward grad_weight GEMM");
+    const bool in_out = a.layout == snn::synapse::weight_layout::in_out;
+    const T grad_weight_beta = a.accumulate ? T(1) : T(0);
+    // grad_x^T (K x M) = W^T (K x O) * grad_y^T (O x M as stored).
+    if (a.grad_x != nullptr) {
+        if (in_out)  // W [K, O] is column-major O x K: transposed
+            synapse_detail::gemm<T>(handle, CUBLAS_OP_T, CUBLAS_OP_N, K, M, O, a.weight, O, a.grad_y, O, T(0), a.grad_x, K, math,
+                                    "dense_backward grad_x GEMM");
+        else  // W [O, K] is column-major K x O: W^T as stored
+            synapse_detail::gemm<T>(handle, CUBLAS_OP_N, CUBLAS_OP_N, K, M, O, a.weight, K, a.grad_y, O, T(0), a.grad_x, K, math,
+                                    "dense_backward grad_x GEMM");
+    }
+    if (a.grad_weight != nullptr) {
+        if (in_out)  // grad_weight [K, O] is column-major O x K = grad_y^T (O x M as stored) * x (the stored K x M transposed)
+            synapse_detail::gemm<T>(handle, CUBLAS_OP_N, CUBLAS_OP_T, O, K, M, a.grad_y, O, a.x, K, grad_weight_beta, a.grad_weight, O, math,
+                                    "dense_backward grad_weight GEMM");
+        else  // grad_weight [O, K] is column-major K x O = x^T (K x M as stored) * grad_y (the stored O x M transposed)
+            synapse_detail::gemm<T>(handle, CUBLAS_OP_N, CUBLAS_OP_T, K, O, M, a.x, K, a.grad_y, O, grad_weight_beta, a.grad_weight, K, math,
+                                    "dense_backward grad_weight GEMM");
+    }
     if (a.grad_bias == nullptr) return cudaSuccess;
     synapse_kernel::column_sums<<<static_cast<unsigned>((O + 31) / 32), dim3(32, 8), 0, stream>>>(a.grad_y, a.grad_bias, M, O, a.accumulate);
     return cudaGetLastError();

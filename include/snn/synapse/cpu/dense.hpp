@@ -50,11 +50,13 @@ void dense_forward(const synapse::dense_forward_args<T>& a, const execution& exe
     require_real<T>();
     check(a);
     const std::int64_t K = a.in_features, O = a.out_features;
-    const_matrix_map<T> W(a.weight, O, K);
+    const bool in_out = a.layout == synapse::weight_layout::in_out;
+    const_matrix_map<T> W(a.weight, in_out ? K : O, in_out ? O : K);
     detail::parallel_blocks(a.rows, exec, min_rows_per_thread(K * O), [&](std::int64_t r0, std::int64_t r1) {
         const_matrix_map<T> X(a.x + r0 * K, r1 - r0, K);
         matrix_map<T> Y(a.y + r0 * O, r1 - r0, O);
-        Y.noalias() = X * W.transpose();
+        if (in_out) Y.noalias() = X * W;
+        else Y.noalias() = X * W.transpose();
         if (a.bias != nullptr) Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(a.bias, O);
     });
 }
@@ -65,21 +67,33 @@ void dense_backward(const synapse::dense_backward_args<T>& a, const execution& e
     require_real<T>();
     check(a);
     const std::int64_t M = a.rows, K = a.in_features, O = a.out_features;
+    const bool in_out = a.layout == synapse::weight_layout::in_out;
     if (a.grad_x != nullptr) {
-        const_matrix_map<T> W(a.weight, O, K);
+        const_matrix_map<T> W(a.weight, in_out ? K : O, in_out ? O : K);
         detail::parallel_blocks(M, exec, min_rows_per_thread(K * O), [&](std::int64_t r0, std::int64_t r1) {
             const_matrix_map<T> G(a.grad_y + r0 * O, r1 - r0, O);
             matrix_map<T> GX(a.grad_x + r0 * K, r1 - r0, K);
-            GX.noalias() = G * W;
+            if (in_out) GX.noalias() = G * W.transpose();
+            else GX.noalias() = G * W;
         });
     }
-    if (a.grad_weight != nullptr || a.grad_bias != nullptr) {
-        // Split over output features: each dW row / db entry is one thread's reduction over M.
-        const_matrix_map<T> G(a.grad_y, M, O);
-        detail::parallel_blocks(O, exec, min_rows_per_thread(M * K), [&](std::int64_t o0, std::int64_t o1) {
+    const_matrix_map<T> G(a.grad_y, M, O);
+    const_matrix_map<T> X(a.x, M, K);
+    if (a.grad_weight != nullptr && in_out) {
+        // dW [K, O] = x^T grad_y, split over its rows (input features): one thread per row.
+        detail::parallel_blocks(K, exec, min_rows_per_thread(M * O), [&](std::int64_t k0, std::int64_t k1) {
+            matrix_map<T> GW(a.grad_weight + k0 * O, k1 - k0, O);
+            const auto Xs = X.middleCols(k0, k1 - k0);
+            if (a.accumulate) GW.noalias() += Xs.transpose() * G;
+            else GW.noalias() = Xs.transpose() * G;
+        });
+    }
+    const bool weight_by_output = a.grad_weight != nullptr && !in_out;
+    if (weight_by_output || a.grad_bias != nullptr) {
+        // Split over output features: each dW [O, K] row / db entry is one thread's reduction over M.
+        detail::parallel_blocks(O, exec, min_rows_per_thread(weight_by_output ? M * K : M), [&](std::int64_t o0, std::int64_t o1) {
             const auto Gs = G.middleCols(o0, o1 - o0);
-            if (a.grad_weight != nullptr) {
-                const_matrix_map<T> X(a.x, M, K);
+            if (weight_by_output) {
                 matrix_map<T> GW(a.grad_weight + o0 * K, o1 - o0, K);
                 if (a.accumulate) GW.noalias() += Gs.transpose() * X;
                 else GW.noalias() = Gs.transpose() * X;
