@@ -37,6 +37,7 @@
 #include "csnn/common.hpp"
 #include "csnn/curves.hpp"
 #include "csnn/float_csnn.hpp"
+#include "csnn/loihi_variant.hpp"
 
 #ifdef SNN_EXAMPLE_WITH_CUDA
 #include "csnn/cuda_engine.hpp"
@@ -66,6 +67,7 @@ struct options {
     std::string data_dir = "/usr/share/datasets/fashion-mnist";
     std::string out_dir = ".";
     std::string load_dir;
+    loihi::options loihi;  // the Loihi variant's stage (csnn/loihi_variant.hpp)
 };
 
 const char* const usage =
@@ -81,7 +83,8 @@ const char* const usage =
     "  --data DIR        Fashion-MNIST gzip IDX files (default /usr/share/datasets/fashion-mnist)\n"
     "  --out DIR         where the curves (csnn_curves.svg) and the model (csnn_manifest.txt + .npy) go (default .)\n"
     "  --load DIR        start from the model saved in DIR instead of random weights\n"
-    "  --check           exit 1 unless training lowered the loss on a fixed probe batch\n";
+    "  --check           exit 1 unless training lowered the loss on a fixed probe batch (of each trained network)\n"
+    "Loihi variant (the Lava tutorial's network, trained in BlockContainer numerics on the CPU):\n";
 
 long long parse_integer(const std::string& text, const std::string& option, long long lo, long long hi) {
     std::size_t used = 0;
@@ -101,15 +104,17 @@ options parse_options(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
-            std::cout << usage;
+            std::cout << usage << loihi::usage;
             std::exit(0);
         }
         if (arg == "--check") {
             opt.check = true;
             continue;
         }
-        if (i + 1 >= argc) throw usage_error("unknown option or missing value: '" + arg + "'\n" + usage);
+        if (loihi::parse_flag(arg, opt.loihi)) continue;
+        if (i + 1 >= argc) throw usage_error("unknown option or missing value: '" + arg + "'\n" + usage + loihi::usage);
         const std::string value = argv[++i];
+        if (loihi::parse_option(arg, value, opt.loihi)) continue;
         if (arg == "--channels") opt.channels = static_cast<int>(parse_integer(value, arg, 1, 1024)), opt.channels_given = true;
         else if (arg == "--epochs") opt.epochs = static_cast<int>(parse_integer(value, arg, 0, 100000));
         else if (arg == "--batch") opt.batch = static_cast<int>(parse_integer(value, arg, 2, 60000));
@@ -132,7 +137,7 @@ options parse_options(int argc, char** argv) {
                 used = 0;
             }
             if (used != value.size() || !(opt.lr > 0.0) || !std::isfinite(opt.lr)) throw usage_error("--lr must be a number > 0, got '" + value + "'");
-        } else throw usage_error("unknown option '" + arg + "'\n" + usage);
+        } else throw usage_error("unknown option '" + arg + "'\n" + usage + loihi::usage);
     }
     if (opt.epochs == 0 && opt.load_dir.empty()) throw usage_error("--epochs 0 only makes sense with --load (evaluate a saved model)");
     return opt;
@@ -266,24 +271,35 @@ int run(options opt) {
     // stage: float16 / Lynxi evaluation of the trained float model
 
     // stage: Loihi variant
+    loihi::result loihi_result;
+    if (opt.loihi.enabled) {
+        loihi_result = loihi::run_stage(opt.loihi, loihi::context{train, test, opt.seed, opt.threads, opt.out_dir});
+        if (loihi_result.epochs > 0) curves.push_back(loihi_result.curves);
+    }
 
-    if (opt.epochs > 0) {
+    if (opt.epochs > 0 || loihi_result.epochs > 0) {
         const std::string svg_path = opt.out_dir + "/csnn_curves.svg";
         std::ostringstream subtitle;
-        subtitle << std::fixed << std::setprecision(1) << train_seconds / opt.epochs << " s per float32 epoch on " << engine->description()
+        subtitle << std::fixed << std::setprecision(1) << (opt.epochs > 0 ? train_seconds / opt.epochs : 0.0) << " s per float32 epoch on " << engine->description()
                  << "; curves every tenth of an epoch, test accuracy at each epoch's end";
         write_curves_svg(svg_path, "Fashion-MNIST CSNN trained with snn", subtitle.str(), curves);
         std::cout << "wrote " << svg_path << "\n";
     }
     std::cout << "\n  numerics                                  test accuracy\n"
-              << "  float32 (snn " << (on_gpu ? "CUDA" : "CPU ") << " kernels)                   " << std::fixed << std::setprecision(2) << 100.0 * test_result.accuracy << "%\n\n";
+              << "  float32 (snn " << (on_gpu ? "CUDA" : "CPU ") << " kernels)                   " << std::fixed << std::setprecision(2) << 100.0 * test_result.accuracy << "%\n";
+    loihi::print_rows(loihi_result);
+    std::cout << "\n";
     const double total = seconds_since(started);
     std::cout << "RESULT device=" << (on_gpu ? "cuda" : "cpu") << " channels=" << C << " epochs=" << opt.epochs << " train_images=" << train_count
               << " probe_loss_before=" << std::setprecision(6) << probe_before << " probe_loss_after=" << probe_after << " test_accuracy=" << test_result.accuracy
               << " train_seconds=" << std::setprecision(1) << train_seconds << " seconds_per_epoch=" << (opt.epochs > 0 ? train_seconds / opt.epochs : 0.0)
-              << " total_seconds=" << total << std::endl;
+              << " total_seconds=" << total << loihi::result_fields(loihi_result) << std::endl;
     if (opt.check && opt.epochs > 0 && !(probe_after < probe_before)) {
         std::cerr << "check failed: the probe loss did not fall (" << probe_before << " -> " << probe_after << ")\n";
+        return 1;
+    }
+    if (opt.check && loihi_result.epochs > 0 && !(loihi_result.probe_loss_after < loihi_result.probe_loss_before)) {
+        std::cerr << "check failed: the Loihi variant's probe loss did not fall (" << loihi_result.probe_loss_before << " -> " << loihi_result.probe_loss_after << ")\n";
         return 1;
     }
     return 0;
