@@ -188,6 +188,7 @@ int run(options opt) {
             throw usage_error("--load: the model in '" + opt.load_dir + "' has " + std::to_string(saved) + " channels, but --channels " + std::to_string(opt.channels) + " was given");
         C = saved;
     }
+    loihi::validate(opt.loihi);
     const dataset train = load_split(opt.data_dir, "train");
     const dataset test = load_split(opt.data_dir, "t10k");
 
