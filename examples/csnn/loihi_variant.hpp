@@ -862,7 +862,10 @@ inline result run_stage(options opt, const context& ctx) {
 
     const std::vector<int> probe(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(order.size(), 256)));
     if (epochs > 0) r.probe_loss_before = evaluate_training_numerics(net, ctx.train, probe, T, ctx.seed).loss;
-    r.curves.label = "Loihi variant, BlockContainer numerics (CPU), C = " + std::to_string(C) + ", T = " + std::to_string(T);
+    // The loss is cross entropy (the float CSNN's is MSE) and an epoch is this stage's subset:
+    // the legend says so, since both runs share the axes.
+    r.curves.label = "Loihi variant (BlockContainer numerics, CPU), C = " + std::to_string(C) + ", T = " + std::to_string(T) + ", CE loss, epoch = " +
+                     std::to_string(train_count) + " images";
     const std::int64_t test_count = opt.test_limit > 0 ? std::min(opt.test_limit, ctx.test.count) : ctx.test.count;
     r.test_images = test_count;
     std::vector<int> test_images(static_cast<std::size_t>(test_count));
