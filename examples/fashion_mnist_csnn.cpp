@@ -42,6 +42,7 @@
 #include "csnn/curves.hpp"
 #include "csnn/float_csnn.hpp"
 #include "csnn/half_eval.hpp"
+#include "csnn/loihi_variant.hpp"
 
 #ifdef SNN_EXAMPLE_WITH_CUDA
 #include "csnn/cuda_engine.hpp"
@@ -74,6 +75,7 @@ struct options {
     std::string data_dir = "/usr/share/datasets/fashion-mnist";
     std::string out_dir = ".";
     std::string load_dir;
+    loihi::options loihi;  // the Loihi variant's stage (csnn/loihi_variant.hpp)
 };
 
 const char* const usage =
@@ -92,7 +94,8 @@ const char* const usage =
     "  --tf32            CUDA: TF32 tensor-core GEMMs for the convolutions and linear layers (default IEEE float32)\n"
     "  --no-half         skip the float16 / Lynxi float16 evaluation of the trained model (CPU emulation)\n"
     "  --compare-engines run the same batches through the CPU and the CUDA engine and compare (exit 1 on a mismatch)\n"
-    "  --check           exit 1 unless training lowered the loss on a fixed probe batch\n";
+    "  --check           exit 1 unless training lowered the loss on a fixed probe batch (of each trained network)\n"
+    "Loihi variant (the Lava tutorial's network, trained in BlockContainer numerics on the CPU):\n";
 
 long long parse_integer(const std::string& text, const std::string& option, long long lo, long long hi) {
     std::size_t used = 0;
@@ -112,7 +115,7 @@ options parse_options(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
-            std::cout << usage;
+            std::cout << usage << loihi::usage;
             std::exit(0);
         }
         if (arg == "--check" || arg == "--tf32") {
@@ -127,8 +130,10 @@ options parse_options(int argc, char** argv) {
             opt.half = false;
             continue;
         }
-        if (i + 1 >= argc) throw usage_error("unknown option or missing value: '" + arg + "'\n" + usage);
+        if (loihi::parse_flag(arg, opt.loihi)) continue;
+        if (i + 1 >= argc) throw usage_error("unknown option or missing value: '" + arg + "'\n" + usage + loihi::usage);
         const std::string value = argv[++i];
+        if (loihi::parse_option(arg, value, opt.loihi)) continue;
         if (arg == "--channels") opt.channels = static_cast<int>(parse_integer(value, arg, 1, 1024)), opt.channels_given = true;
         else if (arg == "--epochs") opt.epochs = static_cast<int>(parse_integer(value, arg, 0, 100000));
         else if (arg == "--batch") opt.batch = static_cast<int>(parse_integer(value, arg, 2, 60000));
@@ -151,7 +156,7 @@ options parse_options(int argc, char** argv) {
                 used = 0;
             }
             if (used != value.size() || !(opt.lr > 0.0) || !std::isfinite(opt.lr)) throw usage_error("--lr must be a number > 0, got '" + value + "'");
-        } else throw usage_error("unknown option '" + arg + "'\n" + usage);
+        } else throw usage_error("unknown option '" + arg + "'\n" + usage + loihi::usage);
     }
     if (opt.epochs == 0 && opt.load_dir.empty()) throw usage_error("--epochs 0 only makes sense with --load (evaluate a saved model)");
     return opt;
@@ -264,6 +269,7 @@ int run(options opt) {
             throw usage_error("--load: the model in '" + opt.load_dir + "' has " + std::to_string(saved) + " channels, but --channels " + std::to_string(opt.channels) + " was given");
         C = saved;
     }
+    loihi::validate(opt.loihi);
     const dataset train = load_split(opt.data_dir, "train");
     if (opt.compare_engines) return compare_engines(opt, train);
     const dataset test = load_split(opt.data_dir, "t10k");
@@ -357,11 +363,16 @@ int run(options opt) {
     }
 
     // stage: Loihi variant
+    loihi::result loihi_result;
+    if (opt.loihi.enabled) {
+        loihi_result = loihi::run_stage(opt.loihi, loihi::context{train, test, opt.seed, opt.threads, opt.out_dir});
+        if (loihi_result.epochs > 0) curves.push_back(loihi_result.curves);
+    }
 
-    if (opt.epochs > 0) {
+    if (opt.epochs > 0 || loihi_result.epochs > 0) {
         const std::string svg_path = opt.out_dir + "/csnn_curves.svg";
         std::ostringstream subtitle;
-        subtitle << std::fixed << std::setprecision(1) << train_seconds / opt.epochs << " s per float32 epoch on " << engine->description()
+        subtitle << std::fixed << std::setprecision(1) << (opt.epochs > 0 ? train_seconds / opt.epochs : 0.0) << " s per float32 epoch on " << engine->description()
                  << "; curves every tenth of an epoch, test accuracy at each epoch's end";
         write_curves_svg(svg_path, "Fashion-MNIST CSNN trained with snn", subtitle.str(), curves);
         std::cout << "wrote " << svg_path << "\n";
@@ -374,6 +385,7 @@ int run(options opt) {
         std::cout << name.str() << std::fixed << std::setprecision(2) << 100.0 * row.accuracy << "%  (" << std::showpos << 100.0 * (row.accuracy - test_result.accuracy)
                   << std::noshowpos << " points vs float32; CPU emulation, " << std::setprecision(1) << row.seconds << " s)\n";
     }
+    loihi::print_rows(loihi_result);
     std::cout << "\n";
     const double total = seconds_since(started);
     std::cout << "RESULT device=" << (on_gpu ? "cuda" : "cpu") << " channels=" << C << " epochs=" << opt.epochs << " train_images=" << train_count
@@ -384,9 +396,13 @@ int run(options opt) {
         const char* key = numerics == half_numerics::float16_gpu ? "float16" : "lynxi";
         std::cout << ' ' << key << "_accuracy=" << std::setprecision(6) << row.accuracy << ' ' << key << "_eval_seconds=" << std::setprecision(1) << row.seconds;
     }
-    std::cout << std::endl;
+    std::cout << loihi::result_fields(loihi_result) << std::endl;
     if (opt.check && opt.epochs > 0 && !(probe_after < probe_before)) {
         std::cerr << "check failed: the probe loss did not fall (" << probe_before << " -> " << probe_after << ")\n";
+        return 1;
+    }
+    if (opt.check && loihi_result.epochs > 0 && !(loihi_result.probe_loss_after < loihi_result.probe_loss_before)) {
+        std::cerr << "check failed: the Loihi variant's probe loss did not fall (" << loihi_result.probe_loss_before << " -> " << loihi_result.probe_loss_after << ")\n";
         return 1;
     }
     return 0;
