@@ -259,6 +259,12 @@ int run(options opt) {
     const auto started = clock_type::now();
     if (!std::filesystem::is_directory(opt.out_dir)) throw usage_error("--out '" + opt.out_dir + "' is not a directory");
     const bool gpu = gpu_expected(opt);
+    if (gpu) {
+        // The Loihi stage trains on the CPU; a GPU machine has the cores (and the float stage
+        // leaves them idle) for a longer default run: 3 epochs of 30000 images.
+        if (opt.loihi.train_limit < 0) opt.loihi.train_limit = 30000;
+        if (opt.loihi.epochs < 0 && opt.loihi.load_dir.empty()) opt.loihi.epochs = 3;
+    }
     if (opt.channels == 0) opt.channels = gpu ? 128 : 16;
     if (opt.epochs < 0) opt.epochs = gpu ? 30 : 1;
     if (opt.batch == 0) opt.batch = gpu ? 128 : 64;
@@ -378,7 +384,7 @@ int run(options opt) {
         std::cout << "wrote " << svg_path << "\n";
     }
     std::cout << "\n  numerics                                  test accuracy\n"
-              << "  float32 (snn " << (on_gpu ? "CUDA" : "CPU ") << " kernels)                   " << std::fixed << std::setprecision(2) << 100.0 * test_result.accuracy << "%\n";
+              << "  " << std::left << std::setw(45) << (on_gpu ? "float32 (snn CUDA kernels)" : "float32 (snn CPU kernels)") << std::right << std::fixed << std::setprecision(2) << 100.0 * test_result.accuracy << "%\n";
     for (const auto& [numerics, row] : half_rows) {
         std::ostringstream name;
         name << "  " << std::left << std::setw(45) << half_numerics_label(numerics);
