@@ -18,8 +18,6 @@
 // compiled for one known CPU can call the typed snn::cpu::forward_training<Config>() of
 // snn/cpu/multistep.hpp instead; the arguments are the same.
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -41,6 +39,8 @@
 
 #include <snn/cpu/dispatch.hpp>
 #include <snn/neuron/params.hpp>
+
+#include "csnn/common.hpp"
 
 namespace {
 
@@ -79,9 +79,7 @@ struct options {
 };
 
 /// Bad command line or data: reported with exit status 2.
-struct usage_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using csnn::usage_error;
 
 const char* const usage =
     "usage: snn-example-fashion-mnist [options]\n"
@@ -154,101 +152,19 @@ private:
 };
 
 // ------------------------------------------------------------------------------------------
-// Fashion-MNIST: gzip-compressed IDX files
+// Fashion-MNIST: the CSNN demo's reader (csnn/common.hpp: gzip IDX files, clear errors)
 // ------------------------------------------------------------------------------------------
 
-struct dataset {
-    int count = 0;
-    std::vector<std::uint8_t> pixels;  // [count, 28, 28], 0 = background, 255 = brightest
-    std::vector<std::uint8_t> labels;  // [count], 0..9
-};
-
-std::string data_hint(const std::string& path) {
-    return "cannot use '" + path +
-           "'. Fashion-MNIST is expected there as gzip IDX files; install it with\n"
-           "  apt-get install dataset-fashion-mnist\n"
-           "or pass --data DIR naming a directory holding t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz";
-}
-
-/// The whole decompressed content of a gzip file (zlib also passes plain files through).
-std::vector<std::uint8_t> read_gzip(const std::string& path) {
-    gzFile file = gzopen(path.c_str(), "rb");
-    if (!file) throw usage_error(data_hint(path) + "\n(the file cannot be opened)");
-    std::vector<std::uint8_t> content;
-    std::array<std::uint8_t, 1 << 16> chunk{};
-    progress shown("reading " + path + " (KiB)", 0);
-    for (;;) {
-        const int got = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()));
-        if (got < 0) {
-            int code = 0;
-            const std::string reason = gzerror(file, &code);
-            gzclose(file);
-            throw usage_error(data_hint(path) + "\n(corrupt gzip data: " + reason + ")");
-        }
-        if (got == 0) break;
-        content.insert(content.end(), chunk.begin(), chunk.begin() + got);
-        shown.update(content.size() / 1024);
-    }
-    int code = Z_OK;
-    const std::string reason = gzerror(file, &code);  // a truncated stream ends without a read error
-    gzclose(file);
-    if (code != Z_OK) throw usage_error(data_hint(path) + "\n(corrupt gzip data: " + reason + ")");
-    return content;
-}
-
-std::uint32_t big_endian_u32(const std::vector<std::uint8_t>& bytes, std::size_t offset) {
-    return (std::uint32_t{bytes[offset]} << 24) | (std::uint32_t{bytes[offset + 1]} << 16) | (std::uint32_t{bytes[offset + 2]} << 8) |
-           std::uint32_t{bytes[offset + 3]};
-}
-
-/// Checks an IDX header (magic number = 0x0000 08 <dims>: unsigned bytes, `dims` dimensions)
-/// and that the file holds exactly the data the header announces. Returns the dimensions.
-std::vector<std::uint32_t> check_idx(const std::vector<std::uint8_t>& bytes, std::uint32_t dims, const std::string& path) {
-    const std::size_t header = 4 + 4 * std::size_t{dims};
-    if (bytes.size() < header) throw usage_error(data_hint(path) + "\n(too short for an IDX header)");
-    const std::uint32_t magic = big_endian_u32(bytes, 0);
-    if (magic != (0x0800u | dims)) {
-        std::ostringstream message;
-        message << data_hint(path) << "\n(IDX magic number is 0x" << std::hex << std::setw(8) << std::setfill('0') << magic << ", expected 0x"
-                << std::setw(8) << (0x0800u | dims) << ")";
-        throw usage_error(message.str());
-    }
-    std::vector<std::uint32_t> extents;
-    std::size_t elements = 1;
-    for (std::uint32_t d = 0; d < dims; ++d) {
-        extents.push_back(big_endian_u32(bytes, 4 + 4 * std::size_t{d}));
-        elements *= extents.back();
-    }
-    if (bytes.size() != header + elements)
-        throw usage_error(data_hint(path) + "\n(the header announces " + std::to_string(elements) + " bytes of data, the file holds " +
-                          std::to_string(bytes.size() - header) + ")");
-    return extents;
-}
+using dataset = csnn::dataset;  // count, pixels [count, 28, 28] (0 background, 255 brightest), labels [count]
 
 /// The first `limit` images and labels of the Fashion-MNIST test set in `dir`.
 dataset load_test_set(const std::string& dir, int limit) {
-    const std::string images_path = dir + "/t10k-images-idx3-ubyte.gz";
-    const std::string labels_path = dir + "/t10k-labels-idx1-ubyte.gz";
-    const std::vector<std::uint8_t> images = read_gzip(images_path);
-    const std::vector<std::uint8_t> labels = read_gzip(labels_path);
-
-    const auto image_dims = check_idx(images, 3, images_path);
-    const auto label_dims = check_idx(labels, 1, labels_path);
-    if (image_dims[1] != image_side || image_dims[2] != image_side)
-        throw usage_error(data_hint(images_path) + "\n(images are " + std::to_string(image_dims[1]) + "x" + std::to_string(image_dims[2]) +
-                          ", expected 28x28)");
-    if (image_dims[0] != label_dims[0])
-        throw usage_error(data_hint(dir) + "\n(" + std::to_string(image_dims[0]) + " images but " + std::to_string(label_dims[0]) + " labels)");
-    if (image_dims[0] < static_cast<std::uint32_t>(limit))
-        throw usage_error("--batch " + std::to_string(limit) + " asks for more images than the " + std::to_string(image_dims[0]) + " in " + images_path);
-
-    dataset d;
+    dataset d = csnn::load_split(dir, "t10k");
+    if (d.count < limit)
+        throw usage_error("--batch " + std::to_string(limit) + " asks for more images than the " + std::to_string(d.count) + " in " + dir + "/t10k-images-idx3-ubyte.gz");
     d.count = limit;
-    const std::size_t pixels = static_cast<std::size_t>(limit) * image_pixels;
-    d.pixels.assign(images.begin() + 16, images.begin() + 16 + static_cast<std::ptrdiff_t>(pixels));
-    d.labels.assign(labels.begin() + 8, labels.begin() + 8 + limit);
-    for (std::uint8_t label : d.labels)
-        if (label >= class_count) throw usage_error(data_hint(labels_path) + "\n(label " + std::to_string(label) + " is not a class 0..9)");
+    d.pixels.resize(static_cast<std::size_t>(limit) * image_pixels);
+    d.labels.resize(static_cast<std::size_t>(limit));
     return d;
 }
 
