@@ -97,19 +97,6 @@ const char* const usage =
     "  --check           exit 1 unless training lowered the loss on a fixed probe batch (of each trained network)\n"
     "Loihi variant (the Lava tutorial's network, trained in BlockContainer numerics on the CPU):\n";
 
-long long parse_integer(const std::string& text, const std::string& option, long long lo, long long hi) {
-    std::size_t used = 0;
-    long long value = 0;
-    try {
-        value = std::stoll(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || value < lo || value > hi)
-        throw usage_error(option + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + text + "'");
-    return value;
-}
-
 options parse_options(int argc, char** argv) {
     options opt;
     for (int i = 1; i < argc; ++i) {
@@ -149,13 +136,7 @@ options parse_options(int argc, char** argv) {
             else if (value == "cuda") opt.device = device_choice::cuda;
             else throw usage_error("--device must be auto, cpu or cuda, got '" + value + "'");
         } else if (arg == "--lr") {
-            std::size_t used = 0;
-            try {
-                opt.lr = std::stod(value, &used);
-            } catch (const std::exception&) {
-                used = 0;
-            }
-            if (used != value.size() || !(opt.lr > 0.0) || !std::isfinite(opt.lr)) throw usage_error("--lr must be a number > 0, got '" + value + "'");
+            opt.lr = parse_positive(value, arg);
         } else throw usage_error("unknown option '" + arg + "'\n" + usage + loihi::usage);
     }
     if (opt.epochs == 0 && opt.load_dir.empty()) throw usage_error("--epochs 0 only makes sense with --load (evaluate a saved model)");

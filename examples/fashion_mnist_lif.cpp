@@ -91,16 +91,7 @@ const char* const usage =
     "  --out DIR     where to write fashion_mnist_lif.svg (default: current directory)\n";
 
 int parse_int(const std::string& text, const std::string& option, int lo, int hi) {
-    std::size_t used = 0;
-    long value = 0;
-    try {
-        value = std::stol(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || value < lo || value > hi)
-        throw usage_error(option + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + text + "'");
-    return static_cast<int>(value);
+    return static_cast<int>(csnn::parse_integer(text, option, lo, hi));
 }
 
 options parse_options(int argc, char** argv) {

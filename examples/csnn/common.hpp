@@ -46,6 +46,33 @@ struct missing_data : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// The integer `text` of command-line option `option`, which must lie in [lo, hi].
+inline long long parse_integer(const std::string& text, const std::string& option, long long lo, long long hi) {
+    std::size_t used = 0;
+    long long value = 0;
+    try {
+        value = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || value < lo || value > hi)
+        throw usage_error(option + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + text + "'");
+    return value;
+}
+
+/// The finite number > 0 `text` of command-line option `option`.
+inline double parse_positive(const std::string& text, const std::string& option) {
+    std::size_t used = 0;
+    double value = 0.0;
+    try {
+        value = std::stod(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || !(value > 0.0) || !std::isfinite(value)) throw usage_error(option + " must be a number > 0, got '" + text + "'");
+    return value;
+}
+
 // ------------------------------------------------------------------------------------------
 // Fashion-MNIST: gzip-compressed IDX files
 // ------------------------------------------------------------------------------------------

@@ -119,19 +119,6 @@ const char* const usage =
     "  --loihi-test-limit K    evaluate it on the first K test images (default: all 10000)\n"
     "  --loihi-load DIR        evaluate (or continue training) the Loihi variant saved in DIR (loihi_manifest.txt + .npy)\n";
 
-inline long long parse_int(const std::string& text, const std::string& option, long long lo, long long hi) {
-    std::size_t used = 0;
-    long long value = 0;
-    try {
-        value = std::stoll(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || value < lo || value > hi)
-        throw usage_error(option + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + text + "'");
-    return value;
-}
-
 /// Consumes `--no-loihi`; returns whether it did.
 inline bool parse_flag(const std::string& arg, options& o) {
     if (arg != "--no-loihi") return false;
@@ -141,27 +128,20 @@ inline bool parse_flag(const std::string& arg, options& o) {
 
 /// Consumes one `--loihi-* VALUE` option; returns whether `arg` was one.
 inline bool parse_option(const std::string& arg, const std::string& value, options& o) {
-    if (arg == "--loihi-channels") o.channels = static_cast<int>(parse_int(value, arg, 1, 1024));
-    else if (arg == "--loihi-steps") o.steps = static_cast<int>(parse_int(value, arg, 1, 1000));
-    else if (arg == "--loihi-epochs") o.epochs = static_cast<int>(parse_int(value, arg, 0, 100000));
-    else if (arg == "--loihi-train-limit") o.train_limit = static_cast<int>(parse_int(value, arg, 0, 60000));
-    else if (arg == "--loihi-batch") o.batch = static_cast<int>(parse_int(value, arg, 1, 60000));
-    else if (arg == "--loihi-verify") o.verify_images = static_cast<int>(parse_int(value, arg, 0, 10000));
-    else if (arg == "--loihi-test-limit") o.test_limit = static_cast<int>(parse_int(value, arg, 1, 10000));
+    if (arg == "--loihi-channels") o.channels = static_cast<int>(parse_integer(value, arg, 1, 1024));
+    else if (arg == "--loihi-steps") o.steps = static_cast<int>(parse_integer(value, arg, 1, 1000));
+    else if (arg == "--loihi-epochs") o.epochs = static_cast<int>(parse_integer(value, arg, 0, 100000));
+    else if (arg == "--loihi-train-limit") o.train_limit = static_cast<int>(parse_integer(value, arg, 0, 60000));
+    else if (arg == "--loihi-batch") o.batch = static_cast<int>(parse_integer(value, arg, 1, 60000));
+    else if (arg == "--loihi-verify") o.verify_images = static_cast<int>(parse_integer(value, arg, 0, 10000));
+    else if (arg == "--loihi-test-limit") o.test_limit = static_cast<int>(parse_integer(value, arg, 1, 10000));
     else if (arg == "--loihi-load") o.load_dir = value;
     else if (arg == "--loihi-optimiser") {
         if (value != "sgd" && value != "adam") throw usage_error("--loihi-optimiser must be sgd or adam, got '" + value + "'");
         o.adam = value == "adam";
     }
-    else if (arg == "--loihi-lr") {
-        std::size_t used = 0;
-        try {
-            o.lr = std::stod(value, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used != value.size() || !(o.lr > 0.0) || !std::isfinite(o.lr)) throw usage_error("--loihi-lr must be a number > 0, got '" + value + "'");
-    } else return false;
+    else if (arg == "--loihi-lr") o.lr = parse_positive(value, arg);
+    else return false;
     return true;
 }
 
