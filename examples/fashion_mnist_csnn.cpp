@@ -16,6 +16,10 @@
 // and with lynxi_exchange's IFNode (the Lynxi tutorial's path), emulated bit for bit in the
 // neurons on the CPU (csnn/half_eval.hpp says what is exact); --no-half skips them.
 //
+// Loihi rows: the Lava tutorial's network, trained on the CPU in SpikingJelly's BlockContainer
+// numerics and evaluated as Lava runs the NetX file it is exported to (csnn/loihi_variant.hpp);
+// --no-loihi skips it.
+//
 // Saved models: --out DIR writes csnn_manifest.txt plus one float32 .npy per tensor (torch's
 // state_dict names and shapes, e.g. conv1.weight.npy [C, 1, 3, 3]); --load DIR reads them back
 // (the manifest fixes C; a missing, corrupt or mismatched file stops with an error naming it).
